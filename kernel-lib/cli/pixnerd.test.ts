@@ -1,0 +1,53 @@
+import { maxAbs, maxAbsDiff } from '../../test/setup';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSafetensors } from '../checkpoint/safetensors';
+
+const FIX = 'test/fixtures/reference';
+const dir = mkdtempSync(join(tmpdir(), 'pixnerd-cli-'));
+const cli = (...args: string[]) =>
+  execFileSync(process.execPath, ['--import', 'tsx', 'kernel-lib/cli/pixnerd.ts', ...args], { encoding: 'utf8', env: { ...process.env, PIXNERD_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+
+test('forward: reference config, weights and NCHW inputs reproduce the reference output', () => {
+  const meta = JSON.parse(readFileSync(`${FIX}/tiny.json`, 'utf8'));
+  const config = join(dir, 'tiny.json');
+  writeFileSync(config, JSON.stringify({ ...meta.model_config, image_size: 32 }));
+  const out = join(dir, 'out.safetensors');
+  const log = cli('forward', '--config', config, '--weights', `${FIX}/tiny.weights.safetensors`, '--inputs', `${FIX}/tiny.io.safetensors`, '--out', out);
+  assert.match(log, /forward: 2 image\(s\) 32x32/);
+  const v = readSafetensors(out).tensors.get('v')!;
+  assert.equal(v.shape, [2, 3, 32, 32]);
+  const ref = readSafetensors(`${FIX}/tiny.io.safetensors`).tensors.get('out')!.data;
+  assert.ok(maxAbsDiff(v.data, ref) / maxAbs(ref) < 1e-4);
+});
+
+test('forward: a bad label is a clear error', () => {
+  const meta = JSON.parse(readFileSync(`${FIX}/tiny.json`, 'utf8'));
+  const config = join(dir, 'tiny10.json');
+  writeFileSync(config, JSON.stringify({ ...meta.model_config, image_size: 32, num_classes: 5 }));
+  try {
+    cli('forward', '--config', config, '--weights', `${FIX}/tiny.weights.safetensors`, '--inputs', `${FIX}/tiny.io.safetensors`, '--out', join(dir, 'o.safetensors'));
+    assert.unreachable('accepted a 10-class checkpoint for a 5-class config');
+  } catch (e) {
+    assert.match(String((e as { stderr: string }).stderr), /wrong shape 1: y_embedder.embedding_table.weight: file \[11, 64\] vs model \[6, 64\]/);
+  }
+});
+
+test('build: the reference XL/16 preset builds in memory with all 700,589,219 parameters (~2.8 GB)', () => {
+  const line = cli('build', '--preset', 'PixNerd-XL/16').trim().split('\n').pop()!;
+  const r = JSON.parse(line);
+  assert.is(r.parameters, 700_589_219);
+  assert.is(r.bytes, 4 * 700_589_219);
+});
+
+test('info lists every preset', () => {
+  const out = cli('info');
+  for (const name of ['PixNerd-L/16', 'PixNerd-XL/16', 'tiny-32/8', 'bench-S']) assert.match(out, name);
+  assert.match(out, /452\.11 M params/);
+});
+
+test.run();

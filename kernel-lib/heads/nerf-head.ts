@@ -1,0 +1,102 @@
+/**
+ * The neural-field head: PixNerd's idea (paper.md 1.4-1.6).
+ *
+ * Each patch's final hidden state generates the weights of a small per-patch MLP that maps
+ * (noisy pixel value, coordinate encoding) to the pixel's velocity.
+ *
+ * Legend: N = B*L patches, P = ph*pw pixels per patch (p*p normally), C channels,
+ * E coordinate features, hx field width, r field ratio, D trunk width.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NerfHeadConfig } from '../config/model-config';
+import { coordEncodingTable } from '../encodings/coord-encoding';
+import { dim, scoped } from '../util/scope';
+import { l2Normalize, linear, linearNd, param, rmsNorm, silu, type Params } from '../model/ops';
+
+/** The generated weights of one NerfBlock for every patch. */
+export interface FieldWeights {
+  /** [N, hx, hx*r], laid out (in, out), normalised as configured. */
+  fc1: tf.Tensor3D;
+  /** [N, hx*r, hx]. */
+  fc2: tf.Tensor3D;
+}
+
+/**
+ * NerfEmbedder: Linear(C + E -> hx) on [pixel values, coordinate encoding]. The weight is split
+ * so the encoding half is one shared [P, E] x [E, hx] product instead of N copies.
+ * pixels [N, P, C] -> z [N, P, hx]
+ */
+export function nerfEmbed(params: Params, pixels: tf.Tensor3D, enc: Float32Array, E: number): tf.Tensor3D {
+  const [N, P, C] = pixels.shape;
+  return tf.tidy(() => {
+    const w = param(params, 'x_embedder.embedder.0.weight'); // [C + E, hx]
+    const b = param(params, 'x_embedder.embedder.0.bias'); //   [hx]
+    const hx = dim(w, 1);
+    const zPix = linear(pixels.reshape([N * P, C]), w.slice([0, 0], [C, hx])).reshape([N, P, hx]);
+    const zEnc = E > 0 ? linear(tf.tensor2d(enc, [P, E]), w.slice([C, 0], [E, hx]), b) : b.reshape([1, hx]); // [P, hx]
+    return tf.add(zPix, zEnc) as tf.Tensor3D; // [N, P, hx]
+  });
+}
+
+/**
+ * The weights NerfBlock `j` generates from every patch's hidden state:
+ * Linear(D -> 2 hx hx r)(s); first half viewed fc1 [hx, hx*r], second fc2 [hx*r, hx];
+ * each L2-normalised along its input axis when the switch says so.  s [N, D] -> FieldWeights
+ */
+export function fieldWeights(params: Params, j: number, s: tf.Tensor2D, head: NerfHeadConfig): FieldWeights {
+  const N = s.shape[0];
+  const hx = head.width;
+  const hr = hx * head.mlpRatio;
+  return scoped(() => {
+    const gen = linear(s, param(params, `blocks.${j}.param_generator1.0.weight`), param(params, `blocks.${j}.param_generator1.0.bias`)); // [N, 2 hx hr]
+    let fc1: tf.Tensor = gen.slice([0, 0], [N, hx * hr]).reshape([N, hx, hr]); //     [N, hx, hr]
+    let fc2: tf.Tensor = gen.slice([0, hx * hr], [N, hr * hx]).reshape([N, hr, hx]); // [N, hr, hx]
+    if (head.weightNorm === 'fc1' || head.weightNorm === 'fc1+fc2') fc1 = l2Normalize(fc1, 1);
+    if (head.weightNorm === 'fc1+fc2') fc2 = l2Normalize(fc2, 1);
+    return { fc1: fc1 as tf.Tensor3D, fc2: fc2 as tf.Tensor3D };
+  });
+}
+
+/** NerfBlock j: z + SiLU(RMSNorm(z) @ fc1) @ fc2 (a batched matMul per patch).  z [N, P, hx] -> [N, P, hx] */
+export function nerfBlock(params: Params, j: number, z: tf.Tensor3D, w: FieldWeights): tf.Tensor3D {
+  return tf.tidy(() => {
+    const h = silu(tf.matMul(rmsNorm(z, param(params, `blocks.${j}.norm.weight`)) as tf.Tensor3D, w.fc1)); // [N, P, hr]
+    return tf.add(z, tf.matMul(h, w.fc2)) as tf.Tensor3D; //                                                   [N, P, hx]
+  });
+}
+
+/** NerfFinalLayer: RMSNorm(hx) -> Linear(hx -> C), zero-initialised.  z [N, P, hx] -> [N, P, C] */
+export function nerfFinal(params: Params, z: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(
+    () =>
+      linearNd(rmsNorm(z, param(params, 'final_layer.norm.weight')), param(params, 'final_layer.linear.weight'), param(params, 'final_layer.linear.bias')) as tf.Tensor3D,
+  );
+}
+
+/**
+ * The whole field: embed every pixel, run the NerfBlocks with generated weights, project.
+ * s [N, D] (after the SiLU(t + s) bridge), pixels [N, P, C] on an nh x nw grid -> v [N, P, C].
+ * `firstBlock` is the index of the first field block (= trunk depth).
+ */
+export function nerfField(
+  params: Params,
+  head: NerfHeadConfig,
+  firstBlock: number,
+  s: tf.Tensor2D,
+  pixels: tf.Tensor3D,
+  nh: number,
+  nw: number,
+  keepWeights = false,
+): { v: tf.Tensor3D; weights: FieldWeights[] } {
+  const enc = coordEncodingTable(head.coordEncoding, nh, nw, head.maxFreqs);
+  return scoped(() => {
+    let z = nerfEmbed(params, pixels, enc, enc.length / (nh * nw)); // [N, P, hx]
+    const weights: FieldWeights[] = [];
+    for (let k = 0; k < head.blocks; k++) {
+      const w = fieldWeights(params, firstBlock + k, s, head);
+      z = nerfBlock(params, firstBlock + k, z, w); //                 [N, P, hx]
+      if (keepWeights) weights.push(w);
+    }
+    return { v: nerfFinal(params, z), weights }; //                   [N, P, C]
+  });
+}
