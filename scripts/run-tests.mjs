@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 const filter = process.argv[2];
 const pattern = filter ? `(${filter}).*\\.test\\.ts$` : '\\.test\\.ts$';
 const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', '.', pattern, '-i', 'node_modules', '-i', '^\\.'];
-const child = spawn(process.execPath, args, { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined }, stdio: ['ignore', 'pipe', 'inherit'] });
+const env = { ...process.env, NO_COLOR: '1' };
+delete env.FORCE_COLOR;
+const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.on('data', (d) => {
   out += d;
