@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 
 const filter = process.argv[2];
 const pattern = filter ? `(${filter}).*\\.test\\.ts$` : '\\.test\\.ts$';
-const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', '.', pattern, '-i', 'node_modules', '-i', '^\\.'];
+const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', '.', pattern, '-i', 'node_modules', '-i', '^\\.', '-i', '^(tmp|runs|bench)/'];
 const env = { ...process.env, NO_COLOR: '1' };
 delete env.FORCE_COLOR;
 const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });

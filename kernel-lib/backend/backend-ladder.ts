@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels } from './wasm-kernels';
+import { enableNativeMatmul } from './native-matmul';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -70,6 +71,7 @@ async function tryWasm(): Promise<BackendInfo | string> {
   }
   if (!(await tf.setBackend('wasm'))) return '@tensorflow/tfjs-backend-wasm failed to initialise';
   registerWasmKernels();
+  const native = enableNativeMatmul();
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   return {
     backend: 'wasm',
@@ -77,7 +79,9 @@ async function tryWasm(): Promise<BackendInfo | string> {
     threads: wasm.getThreadsCount(),
     simd,
     tfjsVersion: tf.version.tfjs,
-    matmul: 'stock wasm (XNNPACK for 2-D; batched and transposed matMuls are slow)',
+    matmul: native.active
+      ? native.reason
+      : `stock wasm (XNNPACK for 2-D; batched and transposed matMuls are slow) — native BLAS off: ${native.reason}`,
     reason: '',
   };
 }

@@ -8,7 +8,7 @@
  *   demo                                   the README's main job
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/backend-ladder';
 import { PRESETS, PRESET_NAMES, getPreset, resolveModelConfig } from '../config/presets';
@@ -18,13 +18,23 @@ import { disposeParams, initParams, parameterCount } from '../model/params';
 import { pixnerdForward } from '../model/pixnerd';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../checkpoint/safetensors';
 import { assignParams, fromReferenceTensors } from '../checkpoint/reference-checkpoint';
+import { trainCommand } from './train-command';
+import { loadRun, sampleClasses, sampleCommand } from './sample-command';
+import { readExperiment, runExperiment } from './train-command';
+import { disposeTrainState } from '../training/train';
+import { readMetrics } from '../training/run-dir';
+import { imageGridPng } from '../viz/image-grid';
+import { writeFigure } from '../viz/vega';
+import { lossCurveSpec } from '../viz/loss-curve';
 
 const USAGE = `usage: npm run pixnerd -- <command> [options]
 commands:
   info                                   backend and presets
   build   --preset NAME [--seed S]       build a model in memory (parameters, bytes, time)
   forward --config C.json --weights W.safetensors --inputs I.safetensors --out O.safetensors [--prefix P]
-  demo                                   the main job: a forward pass of a CPU preset`;
+  train   --config experiments/<name>.json [--run DIR] [--resume] [--steps N]
+  sample  --run DIR --classes 0,1,2 --per-class 8 --steps 50 --sampler euler|heun|adams --cfg 3.5 --out figures/x.png
+  demo                                   the main job: train tiny-32/8 on MNIST, write samples and the loss curve`;
 
 /** One row of the presets table. */
 export function describeConfig(name: string, cfg: ModelConfig): string {
@@ -89,31 +99,34 @@ async function forward(args: string[]): Promise<void> {
   console.log(`forward: ${B} image(s) ${x.shape[1]}x${x.shape[2]} in ${ms.toFixed(0)} ms -> ${values.out} (v [${vNchw.shape.join(', ')}])`);
 }
 
+/**
+ * The main job: train tiny-32/8 on the embedded MNIST (experiments/mnist-tiny.json; resumes a
+ * killed run), then write a class-labelled sample grid and the loss curve under figures/.
+ * PIXNERD_DEMO_STEPS overrides the step budget.
+ */
 async function demo(): Promise<void> {
   await info();
-  const name = 'tiny-32/8';
-  const cfg = PRESETS[name];
-  const params = initParams(cfg, 0);
-  const B = 8;
-  const x = tf.randomNormal([B, cfg.imageSize, cfg.imageSize, cfg.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const t = tf.randomUniform([B], 0, 1, 'float32', 2) as tf.Tensor1D;
-  const y = tf.tensor1d(Array.from({ length: B }, (_, i) => i % cfg.numClasses), 'int32');
-  pixnerdForward(params, cfg, x, t, y).v.dispose(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    const { v } = pixnerdForward(params, cfg, x, t, y);
-    await v.data();
-    times.push(performance.now() - t0);
-    v.dispose();
-  }
-  times.sort((a, b) => a - b);
-  const ms = times[2]!;
-  const gflops = forwardFlops(cfg, B).total / 1e9;
-  console.log(`\nforward ${name}, batch ${B}: ${ms.toFixed(1)} ms median of 5 (${(gflops / (ms / 1000)).toFixed(1)} GFLOP/s)`);
+  const steps = process.env.PIXNERD_DEMO_STEPS ? Number(process.env.PIXNERD_DEMO_STEPS) : undefined;
+  const exp = readExperiment('experiments/mnist-tiny.json', { steps });
+  const runDir = 'runs/mnist-tiny';
+  console.log(`\ntraining ${runDir}: tiny-32/8 (${(parameterCount(exp.model) / 1e6).toFixed(2)} M params) on MNIST, ${exp.train.steps} steps of ${exp.train.batchSize}`);
+  disposeTrainState(await runExperiment(exp, runDir, { resume: true }));
+  const metrics = readMetrics(runDir);
+  await writeFigure(lossCurveSpec(metrics, 'tiny-32/8 on MNIST: flow-matching loss'), 'figures/mnist-tiny-loss');
+  const run = loadRun(runDir, 'ema');
+  const classes = Array.from({ length: 10 }, (_, i) => i);
+  const t0 = performance.now();
+  const x = sampleClasses(run, { classes, perClass: 4, steps: 20, sampler: 'euler', cfg: 2, interval: [0.1, 1], seed: 0 });
+  writeFileSync('figures/mnist-tiny-samples.png', await imageGridPng(x, { cols: 4, rowLabels: classes.map(String), scale: 3 }));
+  console.log(`sampled 40 images (Euler 20 steps, CFG 2 on (0.1, 1)) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const last = metrics.slice(-5);
+  console.log(`final loss (mean of the last ${last.length} logged steps): ${(last.reduce((a, r) => a + r.total!, 0) / last.length).toFixed(4)}`);
+  console.log('wrote figures/mnist-tiny-samples.png, figures/mnist-tiny-loss.svg, figures/mnist-tiny-loss.png');
+  x.dispose();
+  disposeParams(run.params);
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { info, build, forward, demo };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { info, build, forward, train: trainCommand, sample: sampleCommand, demo };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

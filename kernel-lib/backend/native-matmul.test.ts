@@ -1,0 +1,309 @@
+import { backend, maxAbs, maxAbsDiff } from '../../test/setup';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { PRESETS } from '../config/presets';
+import { disposeParams, initParams } from '../model/params';
+import { pixnerdForward } from '../model/pixnerd';
+import { disableNativeMatmul, enableNativeMatmul, loadNativeBlas, nativeMatmulActive, type NativeMatmulOptions } from './native-matmul';
+
+// Native comparisons need the add-on and the wasm backend; without them they are skipped (with the
+// reason printed) and only the fallback is checked.
+const addon = loadNativeBlas();
+const SKIP =
+  process.env.PIXNERD_NATIVE_BLAS === '0'
+    ? 'PIXNERD_NATIVE_BLAS=0'
+    : typeof addon === 'string'
+      ? addon
+      : backend.backend !== 'wasm'
+        ? `tests run on ${backend.backend}; the native kernels override wasm only`
+        : null;
+if (SKIP) console.log(`(native matMul comparisons skipped: ${SKIP})`);
+else console.log(`(native matMul: ${enableNativeMatmul().reason})`);
+// Not test.skip: the runner's summary counts skipped tests wrongly. Skipped tests are simply not registered.
+const ntest = (name: string, fn: () => void | Promise<void>) => {
+  if (!SKIP) test(name, fn);
+};
+// Where the add-on found no BLAS library only BatchMatMul is overridden (_FusedMatMul stays stock).
+const FUSED_OVERRIDDEN = !SKIP && typeof addon !== 'string' && !addon.info().builtin;
+const ftest = (name: string, fn: () => void | Promise<void>) => {
+  if (FUSED_OVERRIDDEN) test(name, fn);
+};
+if (!SKIP && !FUSED_OVERRIDDEN) console.log('(no BLAS library: the _FusedMatMul override tests are skipped)');
+
+let seed = 100;
+const rnd = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed++);
+
+type Outs = { shape: number[]; values: Float32Array }[];
+
+/** Runs f, reads its outputs, disposes everything it made; checks no tensor or heap buffer leaked. */
+function run(f: () => tf.Tensor | tf.Tensor[]): Outs {
+  const wasm = tf.engine().backend as unknown as { numDataIds(): number };
+  const before = tf.memory().numTensors;
+  const ids = wasm.numDataIds();
+  const outs = tf.tidy(() => {
+    const r = f();
+    return Array.isArray(r) ? r : [r];
+  });
+  const vals = outs.map((t) => ({ shape: t.shape, values: (t.dataSync() as Float32Array).slice() }));
+  tf.dispose(outs);
+  assert.is(tf.memory().numTensors, before, 'tensors leaked');
+  assert.is(wasm.numDataIds(), ids, 'heap buffers leaked');
+  return vals;
+}
+
+/** f with the native kernels, then with the stock ones; relative max error of every output < tol. */
+function compare(label: string, f: () => tf.Tensor | tf.Tensor[], tol = 1e-5, opts: NativeMatmulOptions = {}): number {
+  assert.ok(enableNativeMatmul(opts).active);
+  const seed0 = seed; // both runs draw the same random inputs
+  const native = run(f);
+  seed = seed0;
+  disableNativeMatmul();
+  assert.not.ok(nativeMatmulActive());
+  let stock: Outs;
+  try {
+    stock = run(f);
+  } finally {
+    enableNativeMatmul(opts);
+  }
+  let worst = 0;
+  native.forEach((n, i) => {
+    const s = stock[i]!;
+    assert.equal(n.shape, s.shape, `${label}: output ${i} shape`);
+    const rel = maxAbsDiff(n.values, s.values) / Math.max(maxAbs(s.values), 1e-30);
+    assert.ok(rel < tol, `${label}: output ${i} relative error ${rel} >= ${tol}`);
+    worst = Math.max(worst, rel);
+  });
+  return worst;
+}
+
+/** sum(m * sin(m)) with m = op(a) @ op(b): its gradients run BatchMatMul with every transpose combination. */
+function gradsOf(aShape: number[], bShape: number[], tA: boolean, tB: boolean) {
+  return () => {
+    const a = rnd(aShape);
+    const b = rnd(bShape);
+    return tf.grads((x: tf.Tensor, y: tf.Tensor) => {
+      const m = tf.matMul(x, y, tA, tB);
+      return tf.sum(tf.mul(m, tf.sin(m)));
+    })([a, b]);
+  };
+}
+
+test('the fallback says why the native kernels are off', () => {
+  const missing = loadNativeBlas('/nonexistent/nativeblas.node');
+  assert.type(missing, 'string');
+  assert.match(missing as string, /add-on not built \(\/nonexistent\/nativeblas\.node missing; run npm run build:native\)/);
+  const saved = process.env.PIXNERD_NATIVE_BLAS;
+  process.env.PIXNERD_NATIVE_BLAS = '0';
+  try {
+    const r = enableNativeMatmul();
+    assert.equal(r, { active: false, reason: 'PIXNERD_NATIVE_BLAS=0' });
+    assert.not.ok(nativeMatmulActive());
+  } finally {
+    if (saved === undefined) delete process.env.PIXNERD_NATIVE_BLAS;
+    else process.env.PIXNERD_NATIVE_BLAS = saved;
+  }
+  const r = enableNativeMatmul();
+  if (typeof addon === 'string') {
+    assert.not.ok(r.active);
+    assert.is(r.reason, addon);
+    assert.match(r.reason, /add-on (not built|failed to load)/);
+  } else if (!SKIP) {
+    assert.ok(r.active, r.reason);
+    assert.match(r.reason, /^native (BLAS \(|add-on, built-in loop)/);
+    assert.ok((r.threads ?? 0) >= 1);
+  }
+});
+
+test('bad thread counts are clear errors', () => {
+  assert.throws(() => enableNativeMatmul({ threads: 0 }), /threads must be an integer in \[1, 1024\], got 0/);
+  const saved = process.env.PIXNERD_BLAS_THREADS;
+  process.env.PIXNERD_BLAS_THREADS = 'two';
+  try {
+    assert.throws(() => enableNativeMatmul(), /PIXNERD_BLAS_THREADS must be an integer in \[1, 1024\], got "two"/);
+  } finally {
+    if (saved === undefined) delete process.env.PIXNERD_BLAS_THREADS;
+    else process.env.PIXNERD_BLAS_THREADS = saved;
+  }
+});
+
+ntest('the backend line names the native path', async () => {
+  const { describeBackend, backendInfo } = await import('./backend-ladder');
+  assert.match(describeBackend(backendInfo()!), /matMul: native (BLAS \(.+, \d+ threads?\)|add-on)/);
+});
+
+ntest('forward: 2-D, batched, attention, transposes, broadcasting (the model shapes)', () => {
+  compare('2-D [256,384]x[384,1152] (bench-S qkv)', () => tf.matMul(rnd([256, 384]), rnd([384, 1152])));
+  compare('2-D transposeB', () => tf.matMul(rnd([100, 48]), rnd([72, 48]), false, true));
+  compare('2-D transposeA (dW = x^T dy)', () => tf.matMul(rnd([256, 384]), rnd([256, 128]), true, false));
+  compare('2-D transposeA+transposeB', () => tf.matMul(rnd([40, 30]), rnd([20, 40]), true, true));
+  compare('batched field [32,256,64]x[32,64,128]', () => tf.matMul(rnd([32, 256, 64]), rnd([32, 64, 128])));
+  compare('attention q k^T [4,6,16,64]', () => tf.matMul(rnd([4, 6, 16, 64]), rnd([4, 6, 16, 64]), false, true));
+  compare('attention p v [4,6,16,16]x[4,6,16,64]', () => tf.matMul(rnd([4, 6, 16, 16]), rnd([4, 6, 16, 64])));
+  compare('batched transposeA', () => tf.matMul(rnd([16, 64, 48]), rnd([16, 64, 32]), true, false));
+  compare('batched transposeA+transposeB', () => tf.matMul(rnd([16, 64, 48]), rnd([16, 32, 64]), true, true));
+  compare('batch-1 A broadcast [1,64,128]x[8,128,32]', () => tf.matMul(rnd([1, 64, 128]), rnd([8, 128, 32])));
+  compare('batch-1 B broadcast [8,64,128]x[1,128,32]', () => tf.matMul(rnd([8, 64, 128]), rnd([1, 128, 32])));
+  compare('rank-4 x rank-2 [6,5,64,128]x[128,32]', () => tf.matMul(rnd([6, 5, 64, 128]), rnd([128, 32])));
+  compare('tiny matrices (dispatch path)', () => tf.matMul(rnd([3, 1, 5]), rnd([3, 5, 1])));
+});
+
+ntest('forward: two-sided outer broadcasting matches an explicitly tiled product', () => {
+  // The stock wasm kernel gets this case wrong (it collapses the outer dims), so the reference
+  // is the same product on explicitly tiled operands.
+  const [n, ref] = run(() => {
+    const a = rnd([2, 1, 16, 24]);
+    const b = rnd([1, 3, 24, 8]);
+    return [tf.matMul(a, b), tf.matMul(tf.tile(a, [1, 3, 1, 1]), tf.tile(b, [2, 1, 1, 1]))];
+  });
+  assert.equal(n!.shape, [2, 3, 16, 8]);
+  assert.ok(maxAbsDiff(n!.values, ref!.values) < 1e-5 * maxAbs(ref!.values));
+});
+
+ntest('forward: K = 0, empty outputs, a large output (heap growth) and int32 delegation', () => {
+  const [z] = run(() => tf.matMul(tf.zeros([4, 3, 0]), tf.zeros([4, 0, 5])));
+  assert.equal(z!.shape, [4, 3, 5]);
+  assert.ok(z!.values.every((v) => v === 0));
+  const [e] = run(() => tf.matMul(tf.zeros([0, 3, 4]), tf.zeros([0, 4, 5])));
+  assert.equal(e!.shape, [0, 3, 5]);
+  compare('large output [16,512,512] (48 MB of heap)', () => tf.matMul(rnd([16, 512, 8]), rnd([16, 8, 512])));
+  // Non-float32 goes to the stock kernel: the same result (or the same error) both ways.
+  const int = () => {
+    try {
+      return String(tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3], [4]], [2, 1], 'int32')).dataSync());
+    } catch (err) {
+      return `error: ${(err as Error).message}`;
+    }
+  };
+  const nativeInt = tf.tidy(int);
+  disableNativeMatmul();
+  const stockInt = tf.tidy(int);
+  enableNativeMatmul();
+  assert.is(nativeInt, stockInt);
+});
+
+ntest('gradients (tf.grads) through every transpose combination', () => {
+  compare('grads 2-D', gradsOf([64, 96], [96, 80], false, false));
+  compare('grads batched', gradsOf([8, 64, 32], [8, 32, 48], false, false));
+  compare('grads attention transposeB', gradsOf([24, 16, 64], [24, 16, 64], false, true));
+  compare('grads transposeA', gradsOf([8, 32, 64], [8, 32, 48], true, false));
+  compare('grads transposeA+transposeB', gradsOf([8, 32, 64], [8, 48, 32], true, true));
+});
+
+ntest('tf.fused.matMul: bias and activations (tfjs-layers Dense path), forward and gradient', () => {
+  const fused = (activation: tf.fused.Activation, aShape: number[], bShape: number[], biasShape: number[] | null) => () =>
+    tf.fused.matMul({
+      a: rnd(aShape),
+      b: rnd(bShape),
+      bias: biasShape ? rnd(biasShape) : undefined,
+      activation,
+      leakyreluAlpha: 0.1,
+      preluActivationWeights: activation === 'prelu' ? tf.mul(rnd([bShape[bShape.length - 1]!]), 0.2) : undefined,
+    });
+  compare('fused bias+relu [256,384]x[384,128]', fused('relu', [256, 384], [384, 128], [128]));
+  for (const act of ['linear', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as tf.fused.Activation[]) {
+    compare(`fused bias+${act}`, fused(act, [64, 48], [48, 40], [40]));
+  }
+  compare('fused no bias, relu', fused('relu', [64, 48], [48, 40], null));
+  compare('fused batched, no bias, relu', fused('relu', [4, 32, 48], [4, 48, 40], null));
+  // Where tfjs fuses (no gradient depth) vs where it falls back: gradients through fused relu.
+  compare('fused grads bias+relu', () => {
+    const a = rnd([64, 96]);
+    const b = rnd([96, 80]);
+    const bias = rnd([80]);
+    return tf.grads((x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: c, activation: 'relu' }))))([a, b, bias]);
+  });
+});
+
+ftest('batched fused bias+relu matches the unfused ops (the stock wasm fused kernel gets it wrong)', () => {
+  // Stock wasm _FusedMatMul adds the bias wrongly when batch > 1 (max error ~2 on this case), so
+  // the reference is relu(matMul + bias) on the stock kernels.
+  const f = () => {
+    const a = rnd([4, 32, 48]);
+    const b = rnd([4, 48, 40]);
+    const bias = rnd([40]);
+    return [tf.fused.matMul({ a, b, bias, activation: 'relu' }), tf.relu(tf.add(tf.matMul(a, b), bias))];
+  };
+  const seed0 = seed;
+  const [nFused] = run(f);
+  seed = seed0;
+  disableNativeMatmul();
+  let stock: Outs;
+  try {
+    stock = run(f);
+  } finally {
+    enableNativeMatmul();
+  }
+  const ref = stock[1]!.values;
+  assert.ok(maxAbsDiff(nFused!.values, ref) < 1e-5 * maxAbs(ref));
+});
+
+ftest('a rank-2 fused bias (stock wasm: rank 1 only) matches the unfused product', () => {
+  const [f, u] = run(() => {
+    const a = rnd([32, 16]);
+    const b = rnd([16, 24]);
+    const bias = rnd([1, 24]);
+    return [tf.fused.matMul({ a, b, bias, activation: 'relu' }), tf.relu(tf.add(tf.matMul(a, b), bias))];
+  });
+  assert.ok(maxAbsDiff(f!.values, u!.values) < 1e-5 * maxAbs(u!.values));
+});
+
+ntest('threads: 1 thread and the built-in loop give the same results', () => {
+  const cases = (): tf.Tensor[] => [
+    tf.matMul(rnd([16, 64, 128]), rnd([16, 128, 64])),
+    tf.matMul(rnd([16, 64, 48]), rnd([16, 32, 64]), true, true),
+    tf.matMul(rnd([256, 384]), rnd([256, 128]), true, false),
+    tf.matMul(rnd([200, 64]), rnd([96, 64]), false, true),
+    tf.matMul(rnd([2, 1, 16, 24]), rnd([1, 3, 24, 8])),
+  ];
+  try {
+    assert.is(enableNativeMatmul({ threads: 1 }).threads, 1);
+    seed = 500;
+    const one = run(cases);
+    const builtinOpts = { builtin: true, threads: 2 };
+    const r = enableNativeMatmul(builtinOpts);
+    assert.ok(r.active);
+    assert.is(r.lib, 'builtin');
+    assert.match(r.reason, /built-in loop/);
+    seed = 500;
+    const builtin = run(cases);
+    one.forEach((o, i) => assert.ok(maxAbsDiff(o.values, builtin[i]!.values) < 1e-5 * maxAbs(o.values), `case ${i}`));
+    // Against stock too (the built-in mode leaves _FusedMatMul and 2-D non-transposeA to stock).
+    compare('built-in loop: batched', () => tf.matMul(rnd([16, 64, 128]), rnd([16, 128, 64])), 1e-5, builtinOpts);
+    compare('built-in loop: transposeA', () => tf.matMul(rnd([128, 96]), rnd([128, 64]), true, false), 1e-5, builtinOpts);
+    compare('built-in loop: fused', () => tf.fused.matMul({ a: rnd([64, 48]), b: rnd([48, 40]), bias: rnd([40]), activation: 'relu' }), 1e-5, builtinOpts);
+  } finally {
+    disableNativeMatmul();
+    enableNativeMatmul();
+  }
+  assert.not.match(enableNativeMatmul().reason, /built-in loop forced/);
+});
+
+ntest('the whole model (tiny-32/8) forward and gradients: native vs stock to 1e-4', () => {
+  const cfg = PRESETS['tiny-32/8'];
+  const params = initParams(cfg, 0);
+  const w = params['final_layer.linear.weight']!;
+  w.assign(tf.randomNormal(w.shape, 0, 0.5, 'float32', 7)); // zero-initialised: perturb
+  const B = 4;
+  const x = tf.randomNormal([B, cfg.imageSize, cfg.imageSize, cfg.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const t = tf.randomUniform([B], 0, 1, 'float32', 2) as tf.Tensor1D;
+  const y = tf.tensor1d(Array.from({ length: B }, (_, i) => i % (cfg.numClasses + 1)), 'int32');
+  try {
+    const fwd = compare('pixnerdForward tiny-32/8', () => pixnerdForward(params, cfg, x, t, y).v, 1e-4);
+    const names = Object.keys(params).filter((n) => /weight$/.test(n));
+    const grad = compare(
+      'gradients of mean(v^2) wrt every weight',
+      () => {
+        const { grads, value } = tf.variableGrads(() => tf.mean(tf.square(pixnerdForward(params, cfg, x, t, y).v)) as tf.Scalar, names.map((n) => params[n]!));
+        return [value, ...names.map((n) => grads[params[n]!.name]!)];
+      },
+      1e-4,
+    );
+    console.log(`  (tiny-32/8: forward relative error ${fwd.toExponential(1)}, gradients ${grad.toExponential(1)})`);
+  } finally {
+    tf.dispose([x, t, y]);
+    disposeParams(params);
+  }
+});
+
+test.run();

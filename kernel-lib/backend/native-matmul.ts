@@ -1,0 +1,380 @@
+/**
+ * Native BLAS matMul for the tfjs wasm backend.
+ *
+ * In Node the wasm backend is single-threaded, and its batched / transposeA matMuls run at
+ * ~2 GFLOP/s. This module overrides the wasm `BatchMatMul` and `_FusedMatMul` kernels with
+ * kernels that call the `nativeblas` add-on (kernel-lib/native, built by `npm install` /
+ * `npm run build:native`): OpenBLAS's sgemm on zero-copy views of the wasm heap, on every core.
+ * See /work/shared/design/native-blas.md for the measured design.
+ *
+ * - `enableNativeMatmul()` registers the kernels (idempotent); `disableNativeMatmul()` puts the
+ *   stock kernels back. `PIXNERD_NATIVE_BLAS=0` keeps the stock kernels;
+ *   `PIXNERD_BLAS_THREADS=n` sets the threads (default: the machine's cores).
+ * - Without the add-on (no compiler at install time) nothing changes and the result says why.
+ * - Where the add-on found no BLAS library it uses its built-in loop, which beats stock wasm only
+ *   for batched and transposeA matMuls: then only `BatchMatMul` is overridden, and 2-D
+ *   non-transposeA products still go to the stock XNNPACK kernel.
+ * - Non-float32 inputs, and fused activations / bias shapes the override does not handle, go to
+ *   the saved stock kernel.
+ *
+ * Pitfall handled here: any allocation on the wasm heap (`makeOutput`, any kernel) may grow
+ * WebAssembly.Memory and detach older views, so heap views are taken after the last allocation
+ * and never kept across kernels. The add-on checks view lengths (a detached view throws).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/** `C[b] = op(A[b]) op(B[b])`, row-major; strides in elements, 0 broadcasts that operand. */
+export type SgemmFn = (
+  A: Float32Array,
+  B: Float32Array,
+  C: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  transA: boolean,
+  transB: boolean,
+  batch: number,
+  strideA: number,
+  strideB: number,
+) => void;
+
+export interface NativeBlasInfo {
+  /** The BLAS library loaded (`libopenblas.so.0`, ...) or `builtin`. */
+  lib: string;
+  /** OpenBLAS's configuration string (with the CPU core its kernels are for). */
+  config: string;
+  threads: number;
+  /** True where no BLAS library was found and the add-on's own loop runs. */
+  builtin: boolean;
+  /** The OPENBLAS_CORETYPE the add-on chose from the CPU features, where it set one. */
+  coretype?: string;
+}
+
+export interface NativeBlasAddon {
+  sgemm: SgemmFn;
+  /** The same with the add-on's built-in loop, whatever library was loaded. */
+  sgemmBuiltin: SgemmFn;
+  setThreads(n: number): void;
+  info(): NativeBlasInfo;
+}
+
+export interface NativeMatmulStatus {
+  active: boolean;
+  /** Why it is off, or which path is on. */
+  reason: string;
+  lib?: string;
+  threads?: number;
+}
+
+export interface NativeMatmulOptions {
+  /** Threads for the BLAS calls (default `PIXNERD_BLAS_THREADS`, else the machine's cores). */
+  threads?: number;
+  /** Use the add-on's built-in loop even where a BLAS library loaded (tests, comparisons). */
+  builtin?: boolean;
+}
+
+const require = createRequire(import.meta.url);
+/** Where `kernel-lib/native/build.mjs` puts the add-on. */
+export const ADDON_PATH = fileURLToPath(new URL('../native/build/Release/nativeblas.node', import.meta.url));
+
+let defaultAddon: NativeBlasAddon | string | undefined;
+
+/** Loads the add-on (cached for the default path); returns it, or a string saying why not. */
+export function loadNativeBlas(path: string = ADDON_PATH): NativeBlasAddon | string {
+  if (path === ADDON_PATH && defaultAddon !== undefined) return defaultAddon;
+  let r: NativeBlasAddon | string;
+  if (!existsSync(path)) {
+    r = `add-on not built (${path === ADDON_PATH ? 'kernel-lib/native/build/Release/nativeblas.node' : path} missing; run npm run build:native)`;
+  } else {
+    try {
+      const m = require(path) as NativeBlasAddon;
+      r = typeof m.sgemm === 'function' && typeof m.info === 'function' ? m : `${path} is not the nativeblas add-on`;
+    } catch (e) {
+      r = `add-on failed to load: ${(e as Error).message.split('\n')[0]}`;
+    }
+  }
+  if (path === ADDON_PATH) defaultAddon = r;
+  return r;
+}
+
+// ---- kernels -----------------------------------------------------------------------------------
+
+const BACKEND = 'wasm';
+const OVERRIDDEN = ['BatchMatMul', '_FusedMatMul'] as const;
+type Overridden = (typeof OVERRIDDEN)[number];
+
+interface State {
+  addon: NativeBlasAddon;
+  sgemm: SgemmFn;
+  builtin: boolean;
+  threads: number;
+  /** The stock configs we replaced, to delegate to and to restore. */
+  stock: Map<Overridden, tf.KernelConfig>;
+}
+
+let state: State | null = null;
+
+const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+interface Geometry {
+  M: number;
+  N: number;
+  K: number;
+  outerA: number[];
+  outerB: number[];
+  outer: number[];
+  batchA: number;
+  batchB: number;
+  batch: number;
+}
+
+/** M, N, K and the broadcast batch dims of op(a) @ op(b), as the stock wasm kernel reads them. */
+function geometry(a: tf.TensorInfo, b: tf.TensorInfo, tA: boolean, tB: boolean): Geometry {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = tA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const K = tA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const KB = tB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const N = tB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (K !== KB) {
+    throw new Error(
+      `Error in matMul: inner shapes (${K}) and (${KB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${tA} and transposeB=${tB} must match.`,
+    );
+  }
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  return { M, N, K, outerA, outerB, outer, batchA: size(outerA), batchB: size(outerB), batch: size(outer) };
+}
+
+/** Row-major strides (in matrices) of `dims` aligned right to rank `rank`, 0 on broadcast dims. */
+function broadcastStrides(dims: number[], outer: number[]): number[] {
+  const rank = outer.length;
+  const padded = [...new Array<number>(rank - dims.length).fill(1), ...dims];
+  const strides = new Array<number>(rank).fill(0);
+  let s = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    strides[d] = padded[d] === 1 && outer[d] !== 1 ? 0 : s;
+    s *= padded[d]!;
+  }
+  return strides;
+}
+
+/** Fills `out` (already allocated, [...outer, M, N]) with op(a) @ op(b). No allocation on the heap. */
+function gemmInto(st: State, backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, tA: boolean, tB: boolean, g: Geometry, out: tf.TensorInfo): void {
+  // Views only now: makeOutput (the last allocation) may have grown and detached the heap.
+  const outV = backend.typedArrayFromHeap(out) as Float32Array;
+  if (outV.length === 0) return;
+  if (g.K === 0) {
+    outV.fill(0); // the malloc'd output is not zeroed
+    return;
+  }
+  const aV = backend.typedArrayFromHeap(a) as Float32Array;
+  const bV = backend.typedArrayFromHeap(b) as Float32Array;
+  const { M, N, K } = g;
+  const sA = M * K;
+  const sB = K * N;
+  if ((g.batchA === g.batch && g.batchB === g.batch) || g.batchA === 1 || g.batchB === 1) {
+    st.sgemm(aV, bV, outV, M, N, K, tA, tB, g.batch, g.batchA === 1 ? 0 : sA, g.batchB === 1 ? 0 : sB);
+    return;
+  }
+  // Two-sided outer broadcasting ([2,1,..] @ [1,3,..]): one call per output matrix.
+  const stA = broadcastStrides(g.outerA, g.outer);
+  const stB = broadcastStrides(g.outerB, g.outer);
+  const MN = M * N;
+  const idx = new Array<number>(g.outer.length).fill(0);
+  for (let o = 0; o < g.batch; o++) {
+    let ia = 0;
+    let ib = 0;
+    for (let d = 0; d < idx.length; d++) {
+      ia += idx[d]! * stA[d]!;
+      ib += idx[d]! * stB[d]!;
+    }
+    st.sgemm(aV.subarray(ia * sA, (ia + 1) * sA), bV.subarray(ib * sB, (ib + 1) * sB), outV.subarray(o * MN, (o + 1) * MN), M, N, K, tA, tB, 1, 0, 0);
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d]! < g.outer[d]!) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** makeOutput, then the GEMM; frees the output if the GEMM throws. */
+function matmulOutput(st: State, backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, tA: boolean, tB: boolean, g: Geometry): tf.TensorInfo {
+  const out = backend.makeOutput([...g.outer, g.M, g.N], 'float32');
+  try {
+    gemmInto(st, backend, a, b, tA, tB, g, out);
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  }
+  return out;
+}
+
+function stockKernel(st: State, name: Overridden): tf.KernelFunc {
+  return st.stock.get(name)!.kernelFunc;
+}
+
+function makeBatchMatMul(st: State): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return stockKernel(st, 'BatchMatMul')(args);
+    const g = geometry(a, b, transposeA, transposeB);
+    // The built-in loop loses to XNNPACK on 2-D non-transposeA products.
+    if (st.builtin && g.batch === 1 && !transposeA) return stockKernel(st, 'BatchMatMul')(args);
+    return matmulOutput(st, args.backend as BackendWasm, a, b, transposeA, transposeB, g);
+  };
+}
+
+/** Stock wasm kernels that apply a fused activation to x (and, for prelu, alpha). */
+const ACTIVATIONS: Record<string, { kernel: string; attrs: (alpha: number) => tf.NamedAttrMap }> = {
+  relu: { kernel: 'Relu', attrs: () => ({}) },
+  relu6: { kernel: 'Relu6', attrs: () => ({}) },
+  elu: { kernel: 'Elu', attrs: () => ({}) },
+  sigmoid: { kernel: 'Sigmoid', attrs: () => ({}) },
+  leakyrelu: { kernel: 'LeakyRelu', attrs: (alpha) => ({ alpha }) },
+  prelu: { kernel: 'Prelu', attrs: () => ({}) },
+};
+
+/** True where adding `t` to an output of shape `outShape` keeps that shape. */
+function broadcastsInto(t: tf.TensorInfo, outShape: number[]): boolean {
+  if (t.shape.length > outShape.length) return false;
+  try {
+    const s = tf.broadcast_util.assertAndGetBroadcastShape(outShape, t.shape);
+    return s.length === outShape.length && s.every((d, i) => d === outShape[i]);
+  } catch {
+    return false;
+  }
+}
+
+function makeFusedMatMul(st: State): tf.KernelFunc {
+  return (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as {
+      a: tf.TensorInfo;
+      b: tf.TensorInfo;
+      bias?: tf.TensorInfo;
+      preluActivationWeights?: tf.TensorInfo;
+    };
+    const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
+    const activation = attrs.activation ?? 'linear';
+    const stock = () => stockKernel(st, '_FusedMatMul')(args);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return stock();
+    const act = activation === 'linear' ? null : ACTIVATIONS[activation];
+    if (act === undefined || (act && !tf.getKernel(act.kernel, BACKEND))) return stock();
+    if (activation === 'prelu' && !preluActivationWeights) return stock();
+    const addKernel = bias ? tf.getKernel('Add', BACKEND) : null;
+    if (bias && !addKernel) return stock();
+    const g = geometry(a, b, attrs.transposeA, attrs.transposeB);
+    const outShape = [...g.outer, g.M, g.N];
+    if (bias && !broadcastsInto(bias, outShape)) return stock();
+    if (activation === 'prelu' && !broadcastsInto(preluActivationWeights!, outShape)) return stock();
+
+    const backend = args.backend as BackendWasm;
+    let out = matmulOutput(st, backend, a, b, attrs.transposeA, attrs.transposeB, g);
+    const then = (f: (x: tf.TensorInfo) => tf.TensorInfo) => {
+      try {
+        const r = f(out);
+        backend.disposeData(out.dataId);
+        out = r;
+      } catch (e) {
+        backend.disposeData(out.dataId);
+        throw e;
+      }
+    };
+    if (bias) then((x) => addKernel!.kernelFunc({ inputs: { a: x, b: bias }, backend, attrs: {} }) as tf.TensorInfo);
+    if (act) {
+      const k = tf.getKernel(act.kernel, BACKEND)!;
+      const inputs: tf.NamedTensorInfoMap = activation === 'prelu' ? { x: out, alpha: preluActivationWeights! } : { x: out };
+      then((x) => k.kernelFunc({ inputs: { ...inputs, x }, backend, attrs: act.attrs(attrs.leakyreluAlpha ?? 0.2) }) as tf.TensorInfo);
+    }
+    return out;
+  };
+}
+
+// ---- switching ---------------------------------------------------------------------------------
+
+function resolveThreads(opt: number | undefined): number {
+  if (opt !== undefined) {
+    if (!Number.isInteger(opt) || opt < 1 || opt > 1024) throw new Error(`native matMul: threads must be an integer in [1, 1024], got ${opt}`);
+    return opt;
+  }
+  const env = process.env.PIXNERD_BLAS_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`PIXNERD_BLAS_THREADS must be an integer in [1, 1024], got "${env}"`);
+    return n;
+  }
+  return Math.max(1, availableParallelism());
+}
+
+function describe(st: State): string {
+  const info = st.addon.info();
+  const threads = `${st.threads} thread${st.threads === 1 ? '' : 's'}`;
+  if (st.builtin) {
+    const why = info.builtin ? 'no BLAS library found; install libopenblas0-pthread' : 'built-in loop forced';
+    return `native add-on, built-in loop for batched/transposeA matMuls, ${threads} (${why}); stock XNNPACK for 2-D`;
+  }
+  const core = / ([A-Za-z0-9]+) MAX_THREADS/.exec(info.config)?.[1];
+  return `native BLAS (${info.lib}${core ? ` ${core}` : ''}, ${threads})`;
+}
+
+/**
+ * Overrides the wasm `BatchMatMul` / `_FusedMatMul` kernels with the native ones (idempotent;
+ * a second call updates the threads). The wasm backend must be registered (its package imported).
+ * Returns whether it is active, and why not.
+ */
+export function enableNativeMatmul(opts: NativeMatmulOptions = {}): NativeMatmulStatus {
+  const threads = resolveThreads(opts.threads);
+  if (process.env.PIXNERD_NATIVE_BLAS === '0') {
+    disableNativeMatmul();
+    return { active: false, reason: 'PIXNERD_NATIVE_BLAS=0' };
+  }
+  const addon = loadNativeBlas();
+  if (typeof addon === 'string') return { active: false, reason: addon };
+  const info = addon.info();
+  const builtin = Boolean(opts.builtin) || info.builtin;
+  addon.setThreads(threads);
+  if (state && state.builtin === builtin) {
+    state.threads = threads;
+    return { active: true, reason: describe(state), lib: builtin ? 'builtin' : info.lib, threads };
+  }
+  disableNativeMatmul();
+  const names: readonly Overridden[] = builtin ? ['BatchMatMul'] : OVERRIDDEN;
+  const stock = new Map<Overridden, tf.KernelConfig>();
+  for (const name of names) {
+    const k = tf.getKernel(name, BACKEND);
+    if (!k) return { active: false, reason: `the wasm backend has no ${name} kernel registered (import @tensorflow/tfjs-backend-wasm first)` };
+    stock.set(name, k);
+  }
+  const st: State = { addon, sgemm: builtin ? addon.sgemmBuiltin : addon.sgemm, builtin, threads, stock };
+  const funcs: Record<Overridden, (s: State) => tf.KernelFunc> = { BatchMatMul: makeBatchMatMul, _FusedMatMul: makeFusedMatMul };
+  for (const name of names) {
+    const k = stock.get(name)!;
+    tf.unregisterKernel(name, BACKEND);
+    // Keep the stock setup: if the backend is ever re-initialised, the stock kernel we delegate to
+    // is set up again.
+    tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[name](st), setupFunc: k.setupFunc, disposeFunc: k.disposeFunc });
+  }
+  state = st;
+  return { active: true, reason: describe(st), lib: builtin ? 'builtin' : info.lib, threads };
+}
+
+/** Puts the stock wasm kernels back (no-op when the native ones are not registered). */
+export function disableNativeMatmul(): void {
+  if (!state) return;
+  for (const [name, k] of state.stock) {
+    tf.unregisterKernel(name, BACKEND);
+    tf.registerKernel(k);
+  }
+  state = null;
+}
+
+/** Whether the native kernels are registered now. */
+export function nativeMatmulActive(): boolean {
+  return state !== null;
+}

@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "nativeblas",
+      "sources": ["nativeblas.cc"],
+      "cflags": ["-O3", "-pthread"],
+      "cflags_cc": ["-O3", "-std=c++17", "-pthread"],
+      "ldflags": ["-pthread"],
+      "libraries": ["-ldl", "-lpthread"]
+    }
+  ]
+}
