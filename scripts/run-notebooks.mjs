@@ -32,7 +32,14 @@ function parseArgs(argv) {
 
 /** Runs one notebook; resolves to {ok, seconds, tail}. */
 function runNotebook(jupyter, nb, opts, outDir, env) {
-  const args = ['nbconvert', '--to', 'notebook', '--execute', nb, `--ExecutePreprocessor.timeout=${opts.timeout}`, '--ExecutePreprocessor.kernel_name=tslab'];
+  const args = [
+    'nbconvert',
+    '--config', join(PROJECT_ROOT, 'scripts', 'nbconvert_config.py'), // a failing cell's stderr in the error
+    '--to', 'notebook',
+    '--execute', nb,
+    `--ExecutePreprocessor.timeout=${opts.timeout}`,
+    '--ExecutePreprocessor.kernel_name=tslab',
+  ];
   if (opts.inplace) args.push('--inplace');
   else args.push('--output-dir', outDir, '--output', basename(nb));
   const t0 = performance.now();
@@ -42,7 +49,12 @@ function runNotebook(jupyter, nb, opts, outDir, env) {
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
     child.on('error', (e) => done({ ok: false, seconds: (performance.now() - t0) / 1000, tail: String(e) }));
-    child.on('close', (code) => done({ ok: code === 0, seconds: (performance.now() - t0) / 1000, tail: log.trim().split('\n').slice(-40).join('\n') }));
+    child.on('close', (code) => {
+      // On a cell error keep nbclient's message (the cell and its stderr), not the Python traceback.
+      const at = log.indexOf('CellExecutionError:');
+      const tail = (at >= 0 ? log.slice(at) : log).trim().split('\n').slice(-60).join('\n');
+      done({ ok: code === 0, seconds: (performance.now() - t0) / 1000, tail });
+    });
   });
 }
 

@@ -7,9 +7,9 @@
  * backend that cannot load is an error, never a silent fallback. Call `await initBackend()`
  * before creating any tensor.
  */
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels } from './wasm-kernels';
+import { projectRequire } from '../util/load-module';
 import { enableNativeMatmul } from './native-matmul';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -30,7 +30,6 @@ export interface BackendInfo {
   reason: string;
 }
 
-const require = createRequire(import.meta.url);
 let current: BackendInfo | null = null;
 
 /** Tries to load the native TensorFlow binding; returns the package name or the failure. */
@@ -38,7 +37,7 @@ function loadTensorflowBinding(): { pkg: string } | { error: string } {
   const errors: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
-      require(pkg);
+      projectRequire()(pkg);
       return { pkg };
     } catch (e) {
       errors.push(`${pkg}: ${(e as Error).message.split('\n')[0]}`);

@@ -20,12 +20,13 @@ import { readSafetensors, writeSafetensors, type SafeTensor } from '../checkpoin
 import { assignParams, fromReferenceTensors } from '../checkpoint/reference-checkpoint';
 import { trainCommand } from './train-command';
 import { loadRun, sampleClasses, sampleCommand } from './sample-command';
+import { experimentCommand } from './experiment-command';
 import { readExperiment, runExperiment } from './train-command';
 import { disposeTrainState } from '../training/train';
 import { readMetrics } from '../training/run-dir';
 import { imageGridPng } from '../viz/image-grid';
 import { writeFigure } from '../viz/vega';
-import { lossCurveSpec } from '../viz/loss-curve';
+import { curvesFromRecords, lossPlotSpec } from '../viz/loss-plot';
 
 const USAGE = `usage: npm run pixnerd -- <command> [options]
 commands:
@@ -34,6 +35,7 @@ commands:
   forward --config C.json --weights W.safetensors --inputs I.safetensors --out O.safetensors [--prefix P]
   train   --config experiments/<name>.json [--run DIR] [--resume] [--steps N]
   sample  --run DIR --classes 0,1,2 --per-class 8 --steps 50 --sampler euler|heun|adams --cfg 3.5 --out figures/x.png
+  experiment experiments/<name>.json [--smoke] [--status] [--report]   ablation grid: train + evaluate every variant x seed
   demo                                   the main job: train tiny-32/8 on MNIST, write samples and the loss curve`;
 
 /** One row of the presets table. */
@@ -112,7 +114,8 @@ async function demo(): Promise<void> {
   console.log(`\ntraining ${runDir}: tiny-32/8 (${(parameterCount(exp.model) / 1e6).toFixed(2)} M params) on MNIST, ${exp.train.steps} steps of ${exp.train.batchSize}`);
   disposeTrainState(await runExperiment(exp, runDir, { resume: true }));
   const metrics = readMetrics(runDir);
-  await writeFigure(lossCurveSpec(metrics, 'tiny-32/8 on MNIST: flow-matching loss'), 'figures/mnist-tiny-loss');
+  const curves = curvesFromRecords(metrics.map(({ step, total, fm, repa }) => ({ step: step!, loss: total, fm, repa })));
+  await writeFigure(lossPlotSpec(curves, { title: 'tiny-32/8 on MNIST: flow-matching loss', logY: true }), 'figures/mnist-tiny-loss');
   const run = loadRun(runDir, 'ema');
   const classes = Array.from({ length: 10 }, (_, i) => i);
   const t0 = performance.now();
@@ -126,7 +129,7 @@ async function demo(): Promise<void> {
   disposeParams(run.params);
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { info, build, forward, train: trainCommand, sample: sampleCommand, demo };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { info, build, forward, train: trainCommand, sample: sampleCommand, experiment: experimentCommand, demo };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

@@ -3,7 +3,8 @@
  *
  * The experiment file: {"model": {preset | fields | reference init_args}, "train": {...},
  * "data": {"dataset": "mnist", ...}}. Shows progress (step, loss, it/s, ETA) and writes the run
- * directory (config, checkpoint, metrics.jsonl).
+ * directory (config, checkpoint, metrics.jsonl). Progress goes through trainingMonitor: a bar in a
+ * terminal, a redrawing line and a live loss chart in a notebook, a line every 10 s in logs.
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { createTrainConfig, type TrainConfig } from '../training/train-config';
 import { train, disposeTrainState, type StepReport } from '../training/train';
 import { randomTeacher } from '../training/repa';
 import type { TrainState } from '../training/run-dir';
+import { trainingMonitor } from '../viz/training-monitor';
 import { datasetFromConfig, stepBatches, type DataConfig } from '../../data-loaders/from-config';
 
 export interface Experiment {
@@ -32,20 +34,13 @@ export function readExperiment(path: string, overrides: { steps?: number } = {})
   return { model, train, data: json.data };
 }
 
-/** One fixed-format progress line (nanoGPT style). */
-export function formatStep(r: StepReport): string {
-  const parts = `fm ${r.loss.fm.toFixed(4)}${r.loss.repa !== undefined ? ` repa ${r.loss.repa.toFixed(4)}` : ''}`;
-  const eta = r.etaSec >= 60 ? `${Math.floor(r.etaSec / 60)}m${String(Math.round(r.etaSec % 60)).padStart(2, '0')}s` : `${r.etaSec.toFixed(0)}s`;
-  return `step ${String(r.step).padStart(String(r.totalSteps).length)}/${r.totalSteps}  loss ${r.loss.total.toFixed(4)} (${parts})  lr ${r.lr.toExponential(1)}  ${(1000 / r.msPerStep).toFixed(2)} it/s  ${r.imagesPerSec.toFixed(1)} img/s  ETA ${eta}`;
-}
-
 /** Trains an experiment into `runDir`; returns the final state (the caller disposes it). */
 export async function runExperiment(exp: Experiment, runDir: string, opts: { resume?: boolean; quiet?: boolean; onStep?: (r: StepReport) => void } = {}): Promise<TrainState> {
   const ds = await datasetFromConfig(exp.data, exp.model.imageSize);
   if (ds.channels !== exp.model.inChannels) throw new Error(`dataset ${ds.name} has ${ds.channels} channel(s), model.inChannels is ${exp.model.inChannels}`);
   if (ds.numClasses > exp.model.numClasses) throw new Error(`dataset ${ds.name} has ${ds.numClasses} classes, model.numClasses is ${exp.model.numClasses}`);
   const teacher = exp.train.repa.enabled ? randomTeacher({ channels: ds.channels, cell: exp.model.patchSize, dim: 64, seed: exp.train.seed }) : undefined;
-  const logEvery = exp.train.logEvery;
+  const monitor = opts.quiet ? null : trainingMonitor({ label: basename(runDir), title: `${basename(runDir)}: loss` });
   try {
     return await train({
       model: exp.model,
@@ -57,10 +52,11 @@ export async function runExperiment(exp: Experiment, runDir: string, opts: { res
       runConfig: { data: exp.data, dataset: { name: ds.name, size: ds.size, classNames: ds.classNames } },
       onStep: (r) => {
         opts.onStep?.(r);
-        if (!opts.quiet && (r.step % logEvery === 0 || r.step === r.totalSteps || r.step === 1)) console.log(formatStep(r));
+        monitor?.onStep(r);
       },
     });
   } finally {
+    monitor?.done();
     teacher?.dispose();
   }
 }

@@ -172,8 +172,9 @@ export function createConfig(overrides: ModelConfigOverrides = {}, base: ModelCo
     head = { kind: 'linear' };
   } else {
     rejectUnknown(headOverride as Record<string, unknown>, NERF_KEYS, 'head.');
-    if (headOverride.kind !== undefined && headOverride.kind !== 'nerf') {
-      throw new ConfigError('head.kind', headOverride.kind, `must be one of ${HEAD_KINDS.join(', ')}`);
+    const kind = (headOverride as { kind?: unknown }).kind;
+    if (kind !== undefined && kind !== 'nerf') {
+      throw new ConfigError('head.kind', kind, `must be one of ${HEAD_KINDS.join(', ')}`);
     }
     const from = base.head.kind === 'nerf' ? base.head : NERF_HEAD_DEFAULTS;
     head = { ...from, ...headOverride, kind: 'nerf' };

@@ -2,7 +2,7 @@ import '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { display, findTslab, inTslab, newDisplayHandle, showHtml, showMarkdown, showPng, showSvg } from './display';
-import type { RequireLike } from './load-module';
+import type { RequireLike } from '../util/load-module';
 
 /** Captures what is written to stdout and stderr while `fn` runs. */
 function captureOutput(fn: () => void): string {

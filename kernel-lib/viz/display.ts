@@ -10,7 +10,7 @@
  * callback that sends display messages (`lastWriteDisplayData`). We look for that module in the
  * require cache and never load tslab ourselves (it pulls in zeromq and a TypeScript compiler).
  */
-import { commonJsRequire, type RequireLike } from './load-module';
+import { commonJsRequire, type RequireLike } from '../util/load-module';
 
 /** One piece of content, tagged by its MIME type. */
 export type Displayable =

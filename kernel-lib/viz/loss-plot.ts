@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { inTslab, newDisplayHandle, showHtml, type DisplayHandle } from './display';
-import { projectRequire } from './load-module';
+import { projectRequire } from '../util/load-module';
 import type { VegaLiteSpec } from './vega';
 
 /** One curve: values[i] was logged at steps[i]. */

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { writeFileAtomic } from '../util/atomic-write';
 import { inTslab, showPng, showSvg } from './display';
-import { importEsm } from './load-module';
+import { importEsm } from '../util/load-module';
 
 /**
  * A Vega-Lite specification (https://vega.github.io/vega-lite/docs/spec.html). Typed loosely on
