@@ -23,7 +23,9 @@ export function swiglu(params: Params, prefix: string, z: tf.Tensor2D): tf.Tenso
 export function adaLN(params: Params, prefix: string, c: tf.Tensor2D, chunks: number): tf.Tensor3D[] {
   return tf.tidy(() => {
     const m = linear(c, param(params, `${prefix}.weight`), param(params, `${prefix}.bias`)); // [B, chunks*D]
-    return tf.split(m.expandDims(1), chunks, 2) as tf.Tensor3D[]; //                       chunks x [B, 1, D]
+    const [B, CD] = m.shape;
+    const D = CD / chunks;
+    return Array.from({ length: chunks }, (_, i) => m.slice([0, i * D], [B, D]).reshape([B, 1, D]) as tf.Tensor3D); // chunks x [B, 1, D]
   });
 }
 

@@ -33,7 +33,8 @@ export function guidedVelocity(model: VelocityModel, x: tf.Tensor4D, t: number, 
     const xx = tf.concat([x, x], 0) as tf.Tensor4D; //                                        [2B, H, W, C]
     const yy = tf.concat([tf.fill([B], g.nullLabel, 'int32'), y], 0) as tf.Tensor1D; //       [null..., y...]
     const v = model(xx, tf.fill([2 * B], t) as tf.Tensor1D, yy);
-    const [vu, vc] = tf.split(v, 2, 0) as [tf.Tensor4D, tf.Tensor4D];
+    const vu = v.slice([0, 0, 0, 0], [B, -1, -1, -1]); // unconditional half first
+    const vc = v.slice([B, 0, 0, 0], [B, -1, -1, -1]);
     if (!guidanceActive(t, g.interval)) return vc;
     return tf.add(vu, tf.mul(tf.sub(vc, vu), g.scale)) as tf.Tensor4D;
   });
