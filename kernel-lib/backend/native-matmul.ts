@@ -21,12 +21,12 @@
  * WebAssembly.Memory and detach older views, so heap views are taken after the last allocation
  * and never kept across kernels. The add-on checks view lengths (a detached view throws).
  */
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { projectRequire, projectRoot } from '../util/load-module';
 
 /** `C[b] = op(A[b]) op(B[b])`, row-major; strides in elements, 0 broadcasts that operand. */
 export type SgemmFn = (
@@ -78,9 +78,8 @@ export interface NativeMatmulOptions {
   builtin?: boolean;
 }
 
-const require = createRequire(import.meta.url);
 /** Where `kernel-lib/native/build.mjs` puts the add-on. */
-export const ADDON_PATH = fileURLToPath(new URL('../native/build/Release/nativeblas.node', import.meta.url));
+export const ADDON_PATH = join(projectRoot(), 'kernel-lib/native/build/Release/nativeblas.node');
 
 let defaultAddon: NativeBlasAddon | string | undefined;
 
@@ -92,7 +91,7 @@ export function loadNativeBlas(path: string = ADDON_PATH): NativeBlasAddon | str
     r = `add-on not built (${path === ADDON_PATH ? 'kernel-lib/native/build/Release/nativeblas.node' : path} missing; run npm run build:native)`;
   } else {
     try {
-      const m = require(path) as NativeBlasAddon;
+      const m = projectRequire()(path) as NativeBlasAddon;
       r = typeof m.sgemm === 'function' && typeof m.info === 'function' ? m : `${path} is not the nativeblas add-on`;
     } catch (e) {
       r = `add-on failed to load: ${(e as Error).message.split('\n')[0]}`;

@@ -11,7 +11,8 @@
  *    `new Function`, which TypeScript does not see.
  */
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** The subset of Node's `require` that we use. */
@@ -46,4 +47,21 @@ export function importEsm<T>(specifier: string): Promise<T> {
     esmCache.set(specifier, p);
   }
   return p as Promise<T>;
+}
+
+let root: string | undefined;
+
+/**
+ * The project's root folder (the one whose package.json is pixnerd-ts), found by walking up
+ * from this file's folder under CommonJS, else from the working directory. For files that ship
+ * inside the repository (the native add-on, classifier weights) without `import.meta`.
+ */
+export function projectRoot(): string {
+  if (root) return root;
+  const start = typeof __dirname === 'string' ? __dirname : process.cwd();
+  for (let d = start; ; d = dirname(d)) {
+    const pkg = join(d, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'pixnerd-ts') return (root = d);
+    if (dirname(d) === d) throw new Error(`cannot find the pixnerd-ts project root above ${start}`);
+  }
 }
