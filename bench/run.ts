@@ -1,0 +1,211 @@
+/**
+ * The benchmark suite:  npm run bench [-- --quick] [--configs bench-S,bench-M] [--heads nerf,linear]
+ *                                        [--matmul native,stock] [--reps N] [--out bench/results.json]
+ *
+ * For each configuration x matMul path x head: the training step (forward + backward + AdamW,
+ * after warm-up; median and spread), images/s, one CFG sampling forward (batch doubled), achieved
+ * GFLOP/s from the analytic FLOP count (a training step counts 3x the forward), peak RSS and tfjs
+ * memory. Compared with the PyTorch reference's times on this machine class (issue: 2 threads,
+ * PyTorch 1.13 CPU + OpenBLAS, float32). Writes bench/results.json and prints a table.
+ */
+import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { describeBackend, initBackend } from '../kernel-lib/backend/backend-ladder';
+import { disableNativeMatmul, enableNativeMatmul } from '../kernel-lib/backend/native-matmul';
+import { createConfig, type ModelConfig } from '../kernel-lib/config/model-config';
+import { PRESETS } from '../kernel-lib/config/presets';
+import { forwardFlops } from '../kernel-lib/model/flops';
+import { disposeParams, initParams, parameterCount } from '../kernel-lib/model/params';
+import { pixnerdForward } from '../kernel-lib/model/pixnerd';
+import { createTrainConfig } from '../kernel-lib/training/train-config';
+import { initTrainState, disposeTrainState } from '../kernel-lib/training/train';
+import { lossAndGrads } from '../kernel-lib/training/train-step';
+import { adamwStep } from '../kernel-lib/training/adamw';
+import { guidedVelocity } from '../kernel-lib/sampling/guidance';
+import { modelVelocity } from '../kernel-lib/sampling/sample';
+import { writeFileAtomic } from '../kernel-lib/util/atomic-write';
+
+/** Reference PyTorch times on this machine class (the issue's figures; the middle of each range is used for ratios). */
+export const REFERENCE_MS: Record<string, { trainStep?: [number, number]; sampleForward?: [number, number] }> = {
+  'bench-S': { trainStep: [850, 950], sampleForward: [390, 480] },
+  'bench-M': { trainStep: [2100, 2500] },
+};
+
+interface BenchCase {
+  config: string;
+  model: ModelConfig;
+  batch: number;
+  /** Only one sampling forward (the XL preset). */
+  forwardOnly: boolean;
+}
+
+const CASES: Record<string, Omit<BenchCase, 'model'> & { model: () => ModelConfig }> = {
+  'bench-S': { config: 'bench-S', model: () => PRESETS['bench-S'], batch: 16, forwardOnly: false },
+  'bench-M': { config: 'bench-M', model: () => PRESETS['bench-M'], batch: 8, forwardOnly: false },
+  'bench-XL-forward': { config: 'bench-XL-forward', model: () => createConfig({ numClasses: 10 }, PRESETS['PixNerd-XL/16']), batch: 1, forwardOnly: true },
+};
+
+function stats(ms: number[]) {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (f: number) => s[Math.min(s.length - 1, Math.floor(f * (s.length - 1) + 0.5))]!;
+  return { median: q(0.5), p10: q(0.1), p90: q(0.9), min: s[0]!, max: s[s.length - 1]!, n: s.length };
+}
+
+function timeIt(fn: () => void, reps: number, warmup: number): number[] {
+  for (let i = 0; i < warmup; i++) {
+    fn();
+    sampleRss();
+  }
+  const out: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    out.push(performance.now() - t0);
+    sampleRss();
+  }
+  return out;
+}
+
+let peakRss = 0;
+/** The compute is synchronous (no timer fires during it): sample RSS after every repetition. */
+const sampleRss = () => void (peakRss = Math.max(peakRss, process.memoryUsage().rss));
+
+async function benchOne(c: BenchCase, reps: number, warmup: number) {
+  const { model, batch } = c;
+  const H = model.imageSize;
+  const fwdFlops = forwardFlops(model, batch).total;
+  const result: Record<string, unknown> = { parameters: parameterCount(model), batch, imageSize: H };
+  peakRss = process.memoryUsage().rss;
+  // one CFG sampling forward: the batch doubled (unconditional half + conditional half)
+  {
+    const params = initParams(model, 0);
+    const x = tf.randomNormal([batch, H, H, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.numClasses), 'int32');
+    const vm = modelVelocity(params, model, 'v');
+    const ms = timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), c.forwardOnly ? Math.min(reps, 3) : reps, c.forwardOnly ? 1 : warmup);
+    const st = stats(ms);
+    result.sampleForward = { ...st, gflops: forwardFlops(model, 2 * batch).total / 1e9 / (st.median / 1000) };
+    result.tfjsBytesForward = tf.memory().numBytes;
+    tf.dispose([x, y]);
+    disposeParams(params);
+  }
+  if (!c.forwardOnly) {
+    const train = createTrainConfig({ batchSize: batch, labelDropout: 0.1 }, model);
+    const state = initTrainState(model, train);
+    const x = tf.randomUniform([batch, H, H, model.inChannels], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.numClasses), 'int32');
+    let step = 0;
+    const ms = timeIt(() => {
+      const { loss, grads } = lossAndGrads({ params: state.params }, model, train, { x, y }, step++);
+      adamwStep(state.params, grads, state.opt, train.optimizer);
+      tf.dispose(Object.values(grads));
+      if (!Number.isFinite(loss.total)) throw new Error(`non-finite loss ${loss.total}`);
+    }, reps, warmup);
+    const st = stats(ms);
+    result.trainStep = { ...st, imagesPerSec: (1000 * batch) / st.median, gflops: (3 * fwdFlops) / 1e9 / (st.median / 1000) };
+    result.tfjsBytesTrain = tf.memory().numBytes;
+    tf.dispose([x, y]);
+    disposeTrainState(state);
+  }
+  result.peakRssBytes = peakRss;
+  return result;
+}
+
+/** One case in this process: prints its result as one JSON line. */
+async function runCase(spec: string, reps: number, warmup: number): Promise<void> {
+  const [name, head, matmul] = spec.split(':') as [string, string, string];
+  const base = CASES[name];
+  if (!base) throw new Error(`unknown config ${name}`);
+  const info = await initBackend({ quiet: true });
+  if (info.backend === 'wasm') {
+    if (matmul === 'native') {
+      const s = enableNativeMatmul();
+      if (!s.active) return void console.log(JSON.stringify({ skipped: s.reason }));
+    } else disableNativeMatmul();
+  }
+  const model = head === 'linear' ? createConfig({ head: { kind: 'linear' } }, base.model()) : base.model();
+  try {
+    const r = await benchOne({ ...base, model }, base.forwardOnly ? 1 : reps, warmup);
+    console.log(JSON.stringify(r));
+  } catch (e) {
+    console.log(JSON.stringify({ error: (e as Error).message }));
+  }
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      configs: { type: 'string', default: 'bench-S,bench-M,bench-XL-forward' },
+      heads: { type: 'string', default: 'nerf,linear' },
+      matmul: { type: 'string', default: 'native,stock' },
+      reps: { type: 'string' },
+      out: { type: 'string', default: 'bench/results.json' },
+      case: { type: 'string' },
+    },
+  });
+  if (values.case) return runCase(values.case, Number(values.reps ?? (values.quick ? 3 : 10)), values.quick ? 1 : 2);
+  const reps = Number(values.reps ?? (values.quick ? 3 : 10));
+  const warmup = values.quick ? 1 : 2;
+  const info = await initBackend();
+  const rows: Record<string, unknown>[] = [];
+  for (const name of values.configs!.split(',')) {
+    const base = CASES[name];
+    if (!base) throw new Error(`unknown config ${name} (known: ${Object.keys(CASES).join(', ')})`);
+    for (const matmul of values.matmul!.split(',')) {
+      if (info.backend !== 'wasm' && matmul !== 'native') continue; // the stock/native switch is a wasm matter
+      for (const head of values.heads!.split(',')) {
+        if (base.forwardOnly && head !== 'nerf') continue;
+        const label = `${name} ${head} ${info.backend}/${matmul}`;
+        process.stdout.write(`${label} ... `);
+        // each case in a fresh process: the wasm heap never shrinks, so cases must not share it
+        let r: Record<string, unknown>;
+        try {
+          const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--case', `${name}:${head}:${matmul}`, '--reps', String(reps), ...(values.quick ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+          r = JSON.parse(out.trim().split('\n').pop()!);
+        } catch (e) {
+          const err = e as { stderr?: string; stdout?: string; message: string };
+          r = { error: (err.stdout?.trim().split('\n').pop() || err.stderr?.trim().split('\n').pop() || err.message).slice(0, 300) };
+        }
+        if (r.skipped) { console.log(`skipped: ${r.skipped}`); continue; }
+        const row: Record<string, unknown> = { config: name, head, backend: info.backend, matmul, ...r };
+        if (!r.error) {
+          const ref = REFERENCE_MS[name];
+          const mid = (x: [number, number] | undefined) => (x ? (x[0] + x[1]) / 2 : undefined);
+          const tr = r.trainStep as { median: number } | undefined;
+          const sf = r.sampleForward as { median: number };
+          row.trainRatio = tr && mid(ref?.trainStep) ? tr.median / mid(ref!.trainStep)! : null;
+          row.sampleRatio = mid(ref?.sampleForward) ? sf.median / mid(ref!.sampleForward)! : null;
+          console.log(`train ${tr ? tr.median.toFixed(0) + ' ms' : '-'}  sample-forward ${sf.median.toFixed(0)} ms  peak RSS ${((r.peakRssBytes as number) / 2 ** 30).toFixed(2)} GiB`);
+        } else console.log(`failed: ${r.error}`);
+        rows.push(row);
+      }
+    }
+  }
+  // neural-field vs linear overhead per config and matMul path
+  for (const r of rows) {
+    if (r.head !== 'nerf' || !r.trainStep) continue;
+    const lin = rows.find((o) => o.config === r.config && o.matmul === r.matmul && o.head === 'linear' && o.trainStep) as { trainStep: { median: number } } | undefined;
+    if (lin) r.nerfOverLinear = (r.trainStep as { median: number }).median / lin.trainStep.median - 1;
+  }
+  const out = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, backend: describeBackend(info), reps, warmup, reference: REFERENCE_MS, rows };
+  mkdirSync(dirname(values.out!), { recursive: true });
+  writeFileAtomic(values.out!, JSON.stringify(out, null, 2) + '\n');
+  console.log('\n| config | head | matMul | train step ms (p10-p90) | img/s | train GFLOP/s | vs reference | CFG forward ms | vs reference | NF overhead | peak RSS GiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows as Record<string, any>[]) {
+    if (r.error) { console.log(`| ${r.config} | ${r.head} | ${r.matmul} | error: ${r.error} |`); continue; }
+    const t = r.trainStep, s = r.sampleForward;
+    console.log(`| ${r.config} | ${r.head} | ${r.matmul} | ${t ? `${t.median.toFixed(0)} (${t.p10.toFixed(0)}-${t.p90.toFixed(0)})` : '-'} | ${t ? t.imagesPerSec.toFixed(1) : '-'} | ${t ? t.gflops.toFixed(1) : '-'} | ${r.trainRatio ? r.trainRatio.toFixed(2) + 'x' : '-'} | ${s.median.toFixed(0)} | ${r.sampleRatio ? r.sampleRatio.toFixed(2) + 'x' : '-'} | ${r.nerfOverLinear !== undefined ? (100 * r.nerfOverLinear).toFixed(1) + '%' : '-'} | ${(r.peakRssBytes / 2 ** 30).toFixed(2)} |`);
+  }
+  console.log(`\nwrote ${values.out}`);
+}
+
+main().catch((e) => {
+  console.error(`bench failed: ${(e as Error).message}`);
+  process.exit(1);
+});
