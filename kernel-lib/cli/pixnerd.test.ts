@@ -50,4 +50,24 @@ test('info lists every preset', () => {
   assert.match(out, /452\.11 M params/);
 });
 
+test('train then sample: a run directory, a resumable checkpoint and a labelled PNG grid', async () => {
+  const exp = join(dir, 'exp.json');
+  writeFileSync(exp, JSON.stringify({
+    model: { preset: 'tiny-32/8', hiddenSize: 32, numHeads: 2, depth: 1, head: { width: 8, blocks: 1 } },
+    train: { steps: 3, batchSize: 4, logEvery: 1, checkpointEvery: 2 },
+    data: { dataset: 'mnist', imageSize: 32 },
+  }));
+  const run = join(dir, 'run');
+  cli('train', '--config', exp, '--run', run);
+  assert.is(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 3);
+  const again = cli('train', '--config', exp, '--run', run, '--resume', '--steps', '5');
+  assert.match(again, /\(resume\)/);
+  assert.is(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 5);
+  const png = join(dir, 'grid.png');
+  cli('sample', '--run', run, '--classes', '0,7', '--per-class', '3', '--steps', '2', '--cfg', '2', '--out', png);
+  const sharp = (await import('sharp')).default;
+  const meta = await sharp(png).metadata();
+  assert.ok(meta.width! > 3 * 32 && meta.height! > 2 * 32, `${meta.width}x${meta.height}`);
+});
+
 test.run();

@@ -20,6 +20,7 @@ import { CHECKPOINT_FILE, readRunConfig } from '../training/run-dir';
 import { modelVelocity, sample, SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
 import type { PredictionTarget } from '../diffusion/flow-matching';
 import { imageGridPng } from '../viz/image-grid';
+import { progress } from '../viz/progress';
 
 export interface LoadedRun {
   model: ModelConfig;
@@ -50,6 +51,8 @@ export interface SampleGridOptions {
   seed: number;
   /** Decode at scale x the training resolution (nerf head). */
   scale?: number;
+  /** Called after every sampling step. */
+  onStep?: (i: number, steps: number) => void;
 }
 
 /** Samples perClass images for each class: [classes * perClass, H, W, C] in [-1, 1] (caller disposes). */
@@ -61,7 +64,7 @@ export function sampleClasses(run: LoadedRun, o: SampleGridOptions): tf.Tensor4D
   const noise = tf.randomNormal([n, size, size, model.inChannels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
   const y = tf.tensor1d(o.classes.flatMap((c) => Array(o.perClass).fill(c)), 'int32');
   const velocity = modelVelocity(run.params, model, run.prediction, scale === 1 ? undefined : model.imageSize);
-  const { x } = sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, nullLabel: model.numClasses });
+  const { x } = sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, nullLabel: model.numClasses, onStep: o.onStep });
   tf.dispose([noise, y]);
   return x;
 }
@@ -89,10 +92,13 @@ export async function sampleCommand(args: string[]): Promise<void> {
   const interval = list(values.interval!) as [number, number];
   const perClass = Number(values['per-class']);
   const t0 = performance.now();
+  const bar = progress({ total: Number(values.steps), label: `sample ${classes.length * perClass} images` });
   const x = sampleClasses(run, {
+    onStep: (i) => bar.update(i),
     classes, perClass, steps: Number(values.steps), sampler: values.sampler as SamplerKind, order: Number(values.order),
     cfg: Number(values.cfg), interval, shift: Number(values.shift), seed: Number(values.seed), scale: Number(values.scale),
   });
+  bar.done();
   const png = await imageGridPng(x, { cols: perClass, rowLabels: classes.map((c) => run.classNames?.[c] ?? String(c)), scale: Math.max(1, Math.round(96 / x.shape[1])) });
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, png);
