@@ -35,7 +35,8 @@ commands:
   forward --config C.json --weights W.safetensors --inputs I.safetensors --out O.safetensors [--prefix P]
   train   --config experiments/<name>.json [--run DIR] [--resume] [--steps N]
   sample  --run DIR --classes 0,1,2 --per-class 8 --steps 50 --sampler euler|heun|adams --cfg 3.5 --out figures/x.png
-  experiment experiments/<name>.json [--smoke] [--status] [--report]   ablation grid: train + evaluate every variant x seed
+  experiment experiments/<name>.json [--smoke] [--status] [--report] [--executor local|slurm] [--resume] [--wait] [--cancel]
+                                         ablation grid: train + evaluate every variant x seed (README: cluster options)
   demo                                   the main job: train tiny-32/8 on MNIST, write samples and the loss curve`;
 
 /** One row of the presets table. */

@@ -22,6 +22,7 @@ import { createTrainConfig, type TrainConfig } from '../training/train-config';
 import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
 import type { DataConfig } from '../../data-loaders/from-config';
 import { ConfigError } from '../util/errors';
+import { parseSlurmOptions, type SlurmOptions } from './slurm-options';
 
 export interface EvalConfig {
   /** Generated samples per run for the metrics (0: losses only). */
@@ -50,6 +51,8 @@ export interface ExperimentFile {
   seeds: number[];
   eval: EvalConfig;
   smoke?: SmokeConfig;
+  /** Scheduler options for `--executor slurm` (see slurm-options.ts). */
+  slurm?: SlurmOptions;
 }
 
 /** One training + evaluation run. */
@@ -100,7 +103,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 /** Validates an experiment file's structure; throws ConfigError naming the field. */
 export function parseExperiment(json: unknown, source = 'experiment'): ExperimentFile {
   if (!isObject(json)) throw new ConfigError(source, json, 'must be a JSON object');
-  const allowed = ['id', 'description', 'base', 'variants', 'seeds', 'eval', 'smoke', '$comment'];
+  const allowed = ['id', 'description', 'base', 'variants', 'seeds', 'eval', 'smoke', 'slurm', '$comment'];
   for (const k of Object.keys(json)) if (!allowed.includes(k)) throw new ConfigError(k, json[k], `unknown field (allowed: ${allowed.join(', ')})`);
   const { id, base, variants, seeds } = json;
   if (typeof id !== 'string' || !SAFE_NAME.test(id)) throw new ConfigError('id', id, 'must be a name of letters, digits, . _ + -');
@@ -119,7 +122,8 @@ export function parseExperiment(json: unknown, source = 'experiment'): Experimen
   if (!SAMPLER_KINDS.includes(ev.sampler)) throw new ConfigError('eval.sampler', ev.sampler, `must be one of ${SAMPLER_KINDS.join(', ')}`);
   if (!Number.isInteger(ev.steps) || ev.steps < 1) throw new ConfigError('eval.steps', ev.steps, 'must be a positive integer');
   const smoke = deepMerge(SMOKE_DEFAULTS, json.smoke ?? {}) as SmokeConfig;
-  return { id, description: json.description as string | undefined, base: base as ExperimentFile['base'], variants: variants as ExperimentFile['variants'], seeds: seeds as number[], eval: ev, smoke };
+  const slurm = json.slurm === undefined ? undefined : parseSlurmOptions(json.slurm, 'slurm');
+  return { id, description: json.description as string | undefined, base: base as ExperimentFile['base'], variants: variants as ExperimentFile['variants'], seeds: seeds as number[], eval: ev, smoke, ...(slurm ? { slurm } : {}) };
 }
 
 /** Reads and validates an experiment file. */
