@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels } from './wasm-kernels';
 import { projectRequire } from '../util/load-module';
 import { enableNativeMatmul } from './native-matmul';
+import { enableWasmKernelOverrides } from './native-kernels';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -71,6 +72,7 @@ async function tryWasm(): Promise<BackendInfo | string> {
   if (!(await tf.setBackend('wasm'))) return '@tensorflow/tfjs-backend-wasm failed to initialise';
   registerWasmKernels();
   const native = enableNativeMatmul();
+  enableWasmKernelOverrides(); // zero-copy Identity/Cast/Slice, one-pass Sum, fused kernels (add-on)
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   return {
     backend: 'wasm',

@@ -8,7 +8,9 @@
  * See /work/shared/design/native-blas.md for the measured design.
  *
  * - `enableNativeMatmul()` registers the kernels (idempotent); `disableNativeMatmul()` puts the
- *   stock kernels back. `PIXNERD_NATIVE_BLAS=0` keeps the stock kernels;
+ *   stock kernels back. (initBackend also registers the kernels of
+ *   ./native-kernels.ts, which this module must not import: tslab's CommonJS loader cannot
+ *   follow the cycle.) `PIXNERD_NATIVE_BLAS=0` keeps the stock kernels;
  *   `PIXNERD_BLAS_THREADS=n` sets the threads (default: the machine's cores).
  * - Without the add-on (no compiler at install time) nothing changes and the result says why.
  * - Where the add-on found no BLAS library it uses its built-in loop, which beats stock wasm only

@@ -7,15 +7,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { attention } from './attention';
-import { linear, modulate, param, rmsNorm, silu, type Params } from './ops';
+import { linear, modulate, param, rmsNorm, swiGluGate, type Params } from './ops';
 import type { RopeTables } from './rope';
 
 /** SwiGLU: w2(SiLU(w1 z) * w3 z), all bias-free.  z [N, D] -> [N, D] */
 export function swiglu(params: Params, prefix: string, z: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const a = silu(linear(z, param(params, `${prefix}.w1.weight`))); // [N, F]
-    const b = linear(z, param(params, `${prefix}.w3.weight`)); //       [N, F]
-    return linear(tf.mul(a, b) as tf.Tensor2D, param(params, `${prefix}.w2.weight`)); // [N, D]
+    const a = linear(z, param(params, `${prefix}.w1.weight`)); // [N, F]
+    const b = linear(z, param(params, `${prefix}.w3.weight`)); // [N, F]
+    return linear(swiGluGate(a, b) as tf.Tensor2D, param(params, `${prefix}.w2.weight`)); // [N, D]
   });
 }
 

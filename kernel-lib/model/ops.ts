@@ -4,8 +4,14 @@
  *
  * Linear weights are stored [in, out] (the transpose of PyTorch's [out, in]), so every
  * shared-weight matMul is a 2-D `[N, in] x [in, out]`, the fast path on every backend.
+ *
+ * SiLU, the SwiGLU gate, RMSNorm and L2 normalisation each have two implementations with the
+ * same math: the tfjs-op formula (every backend), and, where the wasm backend has the fused
+ * kernels of kernel-lib/backend/native-kernels.ts (the nativeblas add-on), one forward and one
+ * backward kernel joined by tf.customGrad: one pass over memory instead of 3-15 ops.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_KERNELS, fusedKernel } from '../backend/native-kernels';
 import { CheckpointError } from '../util/errors';
 import { dim } from '../util/scope';
 
@@ -33,13 +39,62 @@ export function linearNd(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return y.reshape([...x.shape.slice(0, -1), dim(w, 1)]);
 }
 
+/** A fused kernel's outputs (kernel-lib/backend/native-kernels.ts). */
+function runFused(kernel: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
+  const out = tf.engine().runKernel(kernel, inputs, attrs);
+  return Array.isArray(out) ? out : [out];
+}
+
+/**
+ * tf.customGrad for a fused forward kernel and its backward kernel. `forward` returns the
+ * output and the tensors the backward needs; `backward` maps (dy, saved) to one gradient per input.
+ */
+function fusedOp(forward: (inputs: tf.Tensor[]) => { value: tf.Tensor; save: tf.Tensor[] }, backward: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[]): (...inputs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const { value, save: kept } = forward(args as tf.Tensor[]);
+    save(kept);
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => backward(dy, saved) };
+  });
+}
+
+const siluFused = fusedOp(
+  ([x]) => ({ value: runFused(FUSED_KERNELS.silu, { x: x! })[0]!, save: [x!] }),
+  (dy, [x]) => runFused(FUSED_KERNELS.siluGrad, { x: x!, dy }),
+);
+
 /** SiLU(x) = x * sigmoid(x). */
 export function silu<T extends tf.Tensor>(x: T): T {
+  if (x.dtype === 'float32' && fusedKernel('silu')) return siluFused(x) as T;
   return tf.mul(x, tf.sigmoid(x));
+}
+
+const swiGluFused = fusedOp(
+  ([a, b]) => ({ value: runFused(FUSED_KERNELS.swiGlu, { a: a!, b: b! })[0]!, save: [a!, b!] }),
+  (dy, [a, b]) => runFused(FUSED_KERNELS.swiGluGrad, { a: a!, b: b!, dy }),
+);
+
+/** The SwiGLU gate SiLU(a) * b.  a, b [..., F] -> [..., F] */
+export function swiGluGate(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (a.dtype === 'float32' && b.dtype === 'float32' && sameShape(a, b) && fusedKernel('swiGlu')) return swiGluFused(a, b);
+  return tf.mul(silu(a), b);
+}
+
+function sameShape(a: tf.Tensor, b: tf.Tensor): boolean {
+  return a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i]);
 }
 
 /** RMSNorm over the last axis with a learnable gain: x / sqrt(mean(x^2) + eps) * weight. [..., n] -> [..., n] */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps = RMS_EPS): tf.Tensor {
+  if (x.dtype === 'float32' && weight.dtype === 'float32' && weight.rank === 1 && x.rank >= 1 && weight.shape[0] === dim(x, -1) && fusedKernel('rmsNorm')) {
+    return fusedOp(
+      ([x, w]) => {
+        const [y, rstd] = runFused(FUSED_KERNELS.rmsNorm, { x: x!, weight: w! }, { eps }); // rstd [..., 1]
+        return { value: y!, save: [x!, w!, rstd!] };
+      },
+      (dy, [x, w, rstd]) => runFused(FUSED_KERNELS.rmsNormGrad, { x: x!, weight: w!, rstd: rstd!, dy }),
+    )(x, weight);
+  }
   const ms = tf.mean(tf.square(x), -1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
 }
@@ -60,6 +115,16 @@ export function modulate(z: tf.Tensor, shift: tf.Tensor, scale: tf.Tensor): tf.T
  * Used on the generated field weights along their input axis.
  */
 export function l2Normalize(x: tf.Tensor, axis: number, eps = 1e-12): tf.Tensor {
+  if (x.dtype === 'float32' && fusedKernel('l2Normalize')) {
+    const attrs = { axis: axis < 0 ? x.rank + axis : axis, eps };
+    return fusedOp(
+      ([x]) => {
+        const [y, rinv] = runFused(FUSED_KERNELS.l2Normalize, { x: x! }, attrs); // rinv: x's shape with 1 on axis
+        return { value: y!, save: [x!, rinv!] };
+      },
+      (dy, [x, rinv]) => runFused(FUSED_KERNELS.l2NormalizeGrad, { x: x!, rinv: rinv!, dy }, attrs),
+    )(x);
+  }
   const sq = tf.sum(tf.square(x), axis, true);
   return tf.mul(x, tf.rsqrt(tf.maximum(sq, eps * eps)));
 }

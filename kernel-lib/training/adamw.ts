@@ -4,8 +4,13 @@
  *
  *   p <- p (1 - lr wd);  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
  *   p <- p - lr * (m / (1 - b1^k)) / (sqrt(v / (1 - b2^k)) + eps)        (k = step, 1-based)
+ *
+ * On the wasm backend the update runs in place, one call per parameter tensor
+ * (kernel-lib/backend/native-update.ts: the add-on's C++ loop, else a JS loop, same float32
+ * arithmetic); on every other backend it is the tfjs-op formula below.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adamwInPlace, inPlaceUpdates, type AdamWScalars, type InPlaceKind } from '../backend/native-update';
 
 export interface AdamWHyper {
   lr: number;
@@ -26,19 +31,33 @@ export interface AdamWState {
 export function initAdamW(params: Record<string, tf.Variable>): AdamWState {
   const m: Record<string, tf.Variable> = {};
   const v: Record<string, tf.Variable> = {};
-  for (const [name, p] of Object.entries(params)) {
-    m[name] = tf.variable(tf.zerosLike(p), false);
-    v[name] = tf.variable(tf.zerosLike(p), false);
-  }
+  // tidy frees the zeros tensors, so each moment owns its buffer (the in-place update needs that)
+  tf.tidy(() => {
+    for (const [name, p] of Object.entries(params)) {
+      m[name] = tf.variable(tf.zerosLike(p), false);
+      v[name] = tf.variable(tf.zerosLike(p), false);
+    }
+  });
   return { step: 0, m, v };
 }
 
+/** Which implementation adamwStep uses: `auto` (in place on wasm, tfjs ops elsewhere), or one forced (tests). */
+export type AdamWPath = 'auto' | 'ops' | InPlaceKind;
+
 /** One AdamW update of every parameter that has a gradient (grads keyed like params). */
-export function adamwStep(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, state: AdamWState, hp: AdamWHyper): void {
+export function adamwStep(params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, state: AdamWState, hp: AdamWHyper, path: AdamWPath = 'auto'): void {
   state.step += 1;
   const k = state.step;
-  const bc1 = 1 - Math.pow(hp.beta1, k);
-  const bc2 = 1 - Math.pow(hp.beta2, k);
+  const s: AdamWScalars = { ...hp, bc1: 1 - Math.pow(hp.beta1, k), bc2: 1 - Math.pow(hp.beta2, k) };
+  const inPlace = path === 'ops' ? null : inPlaceUpdates(path === 'auto' ? undefined : path);
+  if (path !== 'auto' && path !== 'ops' && inPlace === null) throw new Error(`adamwStep: the in-place path "${path}" needs the wasm backend (now ${tf.getBackend()})`);
+  if (inPlace) {
+    for (const [name, p] of Object.entries(params)) {
+      const g = grads[name];
+      if (g) adamwInPlace(p, state.m[name]!, state.v[name]!, g, s, inPlace);
+    }
+    return;
+  }
   tf.tidy(() => {
     for (const [name, p] of Object.entries(params)) {
       const g = grads[name];
@@ -47,7 +66,7 @@ export function adamwStep(params: Record<string, tf.Variable>, grads: Record<str
       const v = state.v[name]!;
       m.assign(tf.add(tf.mul(m, hp.beta1), tf.mul(g, 1 - hp.beta1)));
       v.assign(tf.add(tf.mul(v, hp.beta2), tf.mul(tf.square(g), 1 - hp.beta2)));
-      const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), hp.eps));
+      const update = tf.div(tf.div(m, s.bc1), tf.add(tf.sqrt(tf.div(v, s.bc2)), hp.eps));
       const decayed = hp.weightDecay === 0 ? p : tf.mul(p, 1 - hp.lr * hp.weightDecay);
       p.assign(tf.sub(decayed, tf.mul(update, hp.lr)));
     }

@@ -1,0 +1,371 @@
+/**
+ * Faster wasm kernels: zero-copy replacements for stock kernels that copy more than they need
+ * to, a transpose-free Sum, and fused model kernels that run in the nativeblas add-on.
+ *
+ * 1. Zero-copy Identity, Cast, Slice (pure JS, no add-on):
+ *    - `Identity` (what `clone()` and the engine run for every tensor a kernel saves for its
+ *      gradient: ~1,600 calls per PixNerd training step) copies the whole buffer on wasm; the
+ *      cpu backend shares it. Here it shares it too: a new reference to the same buffer
+ *      (refCount + 1), exactly what the stock wasm `Reshape` does.
+ *    - `Cast` to the same dtype (every Multiply / RealDiv gradient casts its other input to
+ *      float32) copies; here it shares. Casts that change the dtype go to the stock kernel.
+ *    - `Slice` reads its input with `readSync`, which copies the *whole* input out of the heap
+ *      (a [256, 16384] tensor: 16 MB per slice); here it reads through a zero-copy heap view.
+ *    Sharing buffers is safe because no tfjs kernel writes to its inputs and `Variable.assign`
+ *    swaps buffers; in-place writers (kernel-lib/backend/native-update.ts) copy a buffer whose
+ *    refCount is above 1 first. Values are bit-identical to the stock kernels.
+ * 2. `Sum` over axes that are not the innermost: the stock kernel transposes them to the end
+ *    first (a full copy; a [256, 256, 64] -> [64] gain gradient took ~30 ms). Where the reduced
+ *    axes are one contiguous block ([outer, R, inner] after merging), ours sums in one pass,
+ *    float32 blocks of 64 rows added in float64 (a little more accurate than stock), in the
+ *    add-on (threads) or a JS loop. Other patterns, int32 and innermost sums stay stock, except
+ *    sums of empty tensors: zeros here, where the stock kernel returns uninitialised memory.
+ * 3. Fused model kernels (add-on only), used by kernel-lib/model/ops.ts through tf.customGrad
+ *    where they are registered (see `fusedKernel`): SiLU, SwiGLU's silu(a) * b, RMSNorm with
+ *    gain, L2 normalisation along an axis, each a forward and a backward kernel; one pass over
+ *    memory instead of 3-15 tfjs ops. Every other backend keeps the op formulas in ops.ts.
+ *
+ * `enableWasmKernelOverrides()` registers them (idempotent; `enableNativeMatmul` calls it, so
+ * `initBackend` does); `PIXNERD_WASM_KERNELS=0` keeps the stock kernels and registers no fused
+ * ones. The add-on's element-wise code uses the threads set by `enableNativeMatmul`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { loadNativeBlas, type NativeBlasAddon } from './native-matmul';
+
+const BACKEND = 'wasm';
+const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'Sum'] as const;
+type Overridden = (typeof OVERRIDDEN)[number];
+
+/** Names of the fused kernels (registered on wasm only, with the add-on). */
+export const FUSED_KERNELS = {
+  silu: 'PixnerdSilu',
+  siluGrad: 'PixnerdSiluGrad',
+  swiGlu: 'PixnerdSwiGlu',
+  swiGluGrad: 'PixnerdSwiGluGrad',
+  rmsNorm: 'PixnerdRmsNorm',
+  rmsNormGrad: 'PixnerdRmsNormGrad',
+  l2Normalize: 'PixnerdL2Normalize',
+  l2NormalizeGrad: 'PixnerdL2NormalizeGrad',
+} as const;
+export type FusedKernel = keyof typeof FUSED_KERNELS;
+
+/** The add-on's element-wise functions (views of the wasm heap; sizes in elements). */
+interface ElementwiseAddon {
+  reduceSum(x: Float32Array, out: Float32Array, outer: number, R: number, inner: number): void;
+  silu(x: Float32Array, y: Float32Array): void;
+  siluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  swiGlu(a: Float32Array, b: Float32Array, y: Float32Array): void;
+  swiGluGrad(a: Float32Array, b: Float32Array, dy: Float32Array, da: Float32Array, db: Float32Array): void;
+  rmsNorm(x: Float32Array, w: Float32Array, y: Float32Array, rstd: Float32Array, rows: number, n: number, eps: number): void;
+  rmsNormGrad(x: Float32Array, w: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, rows: number, n: number): void;
+  l2Normalize(x: Float32Array, y: Float32Array, rinv: Float32Array, outer: number, K: number, inner: number, eps: number): void;
+  l2NormalizeGrad(x: Float32Array, rinv: Float32Array, dy: Float32Array, dx: Float32Array, outer: number, K: number, inner: number, eps: number): void;
+}
+
+function elementwiseAddon(): ElementwiseAddon | null {
+  if (process.env.PIXNERD_NATIVE_BLAS === '0') return null;
+  const a = loadNativeBlas() as (NativeBlasAddon & Partial<ElementwiseAddon>) | string;
+  return typeof a !== 'string' && typeof a.rmsNormGrad === 'function' && typeof a.reduceSum === 'function' ? (a as ElementwiseAddon) : null;
+}
+
+/** The stock configs we replaced (to delegate to and to restore); null when not registered. */
+let stock: Map<Overridden, tf.KernelConfig> | null = null;
+
+const numel = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+/** A second reference to x's buffer (the stock wasm Reshape's way). */
+function share(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+function makeIdentity(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return st.get('Identity')!.kernelFunc(args);
+    return share(args.backend as BackendWasm, x);
+  };
+}
+
+function makeCast(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { dtype } = args.attrs as unknown as { dtype: tf.DataType };
+    if (x.dtype !== dtype || x.dtype === 'string') return st.get('Cast')!.kernelFunc(args);
+    return share(args.backend as BackendWasm, x);
+  };
+}
+
+function makeSlice(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return st.get('Slice')!.kernelFunc(args);
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const backend = args.backend as BackendWasm;
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const out = backend.makeOutput(s, x.dtype);
+    const n = s.reduce((p, d) => p * d, 1);
+    if (n === 0) return out;
+    // Views only now: makeOutput may have grown the heap and detached older ones.
+    const xv = backend.typedArrayFromHeap(x);
+    const ov = backend.typedArrayFromHeap(out);
+    const strides = tf.util.computeStrides(x.shape);
+    if (tf.slice_util.isSliceContinous(x.shape, b, s)) {
+      const off = tf.slice_util.computeFlatOffset(b, strides);
+      ov.set(xv.subarray(off, off + n));
+      return out;
+    }
+    // Copy runs of the innermost axis; walk the outer index like an odometer.
+    const rank = s.length;
+    const inner = s[rank - 1]!;
+    const idx = new Array<number>(rank - 1).fill(0);
+    let o = 0;
+    for (let row = 0; row < n / inner; row++) {
+      let off = b[rank - 1]!;
+      for (let d = 0; d < rank - 1; d++) off += (b[d]! + idx[d]!) * strides[d]!;
+      ov.set(xv.subarray(off, off + inner), o);
+      o += inner;
+      for (let d = rank - 2; d >= 0; d--) {
+        if (++idx[d]! < s[d]!) break;
+        idx[d] = 0;
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * The reduced axes as one block of a [outer, R, inner] view (size-1 axes fit anywhere), or null
+ * when kept axes sit between reduced ones.
+ */
+export function reductionBlock(shape: readonly number[], axes: readonly number[]): { outer: number; R: number; inner: number } | null {
+  const reduced = new Set(axes);
+  let outer = 1, R = 1, inner = 1;
+  let phase = 0; // 0: before the block, 1: in it, 2: after it
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    if (reduced.has(d)) {
+      if (phase === 2) return null;
+      phase = 1;
+      R *= n;
+    } else if (phase === 0) outer *= n;
+    else {
+      phase = 2;
+      inner *= n;
+    }
+  }
+  return { outer, R, inner };
+}
+
+function sumJs(x: Float32Array, out: Float32Array, outer: number, R: number, inner: number): void {
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    acc.fill(0);
+    const base = o * R * inner;
+    for (let r = 0; r < R; r++) {
+      const row = base + r * inner;
+      for (let i = 0; i < inner; i++) acc[i] += x[row + i]!;
+    }
+    for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i]!;
+  }
+}
+
+function makeSum(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  const addon = elementwiseAddon();
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype === 'string') return st.get('Sum')!.kernelFunc(args);
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const backend = args.backend as BackendWasm;
+    if (numel(x.shape) === 0) {
+      // a sum over an empty axis is 0; the stock kernel leaves such outputs uninitialised (heap garbage)
+      const out = backend.makeOutput(outShape, tf.sumOutType(x.dtype));
+      backend.typedArrayFromHeap(out).fill(0);
+      return out;
+    }
+    if (x.dtype !== 'float32') return st.get('Sum')!.kernelFunc(args);
+    const block = reductionBlock(x.shape, axes);
+    // innermost reductions need no transpose: the stock kernel is fine there
+    if (!block || block.inner === 1) return st.get('Sum')!.kernelFunc(args);
+    const out = backend.makeOutput(outShape, 'float32');
+    const ov = backend.typedArrayFromHeap(out) as Float32Array;
+    const xv = backend.typedArrayFromHeap(x) as Float32Array;
+    if (addon) addon.reduceSum(xv, ov, block.outer, block.R, block.inner);
+    else sumJs(xv, ov, block.outer, block.R, block.inner);
+    return out;
+  };
+}
+
+const FACTORIES: Record<Overridden, (st: Map<Overridden, tf.KernelConfig>) => tf.KernelFunc> = {
+  Identity: makeIdentity,
+  Cast: makeCast,
+  Slice: makeSlice,
+  Sum: makeSum,
+};
+
+// ---- fused model kernels -----------------------------------------------------------------------
+
+function checkF32(name: string, inputs: Record<string, tf.TensorInfo>): void {
+  for (const [k, t] of Object.entries(inputs)) {
+    if (t.dtype !== 'float32') throw new Error(`${name}: input ${k} is ${t.dtype}, float32 expected`);
+  }
+}
+
+/**
+ * makeOutput for each shape, then views of the outputs and of the inputs: views only after the
+ * last allocation (heap growth detaches older ones).
+ */
+function outputsAndViews(backend: BackendWasm, shapes: number[][], inputs: tf.TensorInfo[]): { outs: tf.TensorInfo[]; ov: Float32Array[]; iv: Float32Array[] } {
+  const outs = shapes.map((s) => backend.makeOutput(s, 'float32'));
+  return { outs, ov: outs.map((o) => backend.typedArrayFromHeap(o) as Float32Array), iv: inputs.map((t) => backend.typedArrayFromHeap(t) as Float32Array) };
+}
+
+/** [outer, K, inner] of a tensor viewed around `axis`. */
+function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
+  const a = axis < 0 ? shape.length + axis : axis;
+  return [numel(shape.slice(0, a)), shape[a]!, numel(shape.slice(a + 1))];
+}
+
+function fusedKernels(addon: ElementwiseAddon): Record<FusedKernel, tf.KernelFunc> {
+  type In = Record<string, tf.TensorInfo>;
+  const be = (args: { backend: unknown }) => args.backend as BackendWasm;
+  return {
+    silu: (args) => {
+      const { x } = args.inputs as In;
+      checkF32('silu', { x: x! });
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape], [x!]);
+      addon.silu(iv[0]!, ov[0]!);
+      return outs[0]!;
+    },
+    siluGrad: (args) => {
+      const { x, dy } = args.inputs as In;
+      checkF32('siluGrad', { x: x!, dy: dy! });
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape], [x!, dy!]);
+      addon.siluGrad(iv[0]!, iv[1]!, ov[0]!);
+      return outs[0]!;
+    },
+    swiGlu: (args) => {
+      const { a, b } = args.inputs as In;
+      checkF32('swiGlu', { a: a!, b: b! });
+      const { outs, ov, iv } = outputsAndViews(be(args), [a!.shape], [a!, b!]);
+      addon.swiGlu(iv[0]!, iv[1]!, ov[0]!);
+      return outs[0]!;
+    },
+    swiGluGrad: (args) => {
+      const { a, b, dy } = args.inputs as In;
+      checkF32('swiGluGrad', { a: a!, b: b!, dy: dy! });
+      const { outs, ov, iv } = outputsAndViews(be(args), [a!.shape, b!.shape], [a!, b!, dy!]);
+      addon.swiGluGrad(iv[0]!, iv[1]!, iv[2]!, ov[0]!, ov[1]!);
+      return outs;
+    },
+    rmsNorm: (args) => {
+      const { x, weight } = args.inputs as In;
+      const { eps } = args.attrs as unknown as { eps: number };
+      checkF32('rmsNorm', { x: x!, weight: weight! });
+      const n = x!.shape[x!.shape.length - 1]!;
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape, [...x!.shape.slice(0, -1), 1]], [x!, weight!]);
+      addon.rmsNorm(iv[0]!, iv[1]!, ov[0]!, ov[1]!, numel(x!.shape) / Math.max(1, n), n, eps);
+      return outs;
+    },
+    rmsNormGrad: (args) => {
+      const { x, weight, rstd, dy } = args.inputs as In;
+      checkF32('rmsNormGrad', { x: x!, weight: weight!, rstd: rstd!, dy: dy! });
+      const n = x!.shape[x!.shape.length - 1]!;
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape, weight!.shape], [x!, weight!, rstd!, dy!]);
+      addon.rmsNormGrad(iv[0]!, iv[1]!, iv[2]!, iv[3]!, ov[0]!, ov[1]!, numel(x!.shape) / Math.max(1, n), n);
+      return outs;
+    },
+    l2Normalize: (args) => {
+      const { x } = args.inputs as In;
+      const { axis, eps } = args.attrs as unknown as { axis: number; eps: number };
+      checkF32('l2Normalize', { x: x! });
+      const [outer, K, inner] = aroundAxis(x!.shape, axis);
+      const rShape = x!.shape.map((d, i) => (i === (axis < 0 ? x!.shape.length + axis : axis) ? 1 : d));
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape, rShape], [x!]);
+      addon.l2Normalize(iv[0]!, ov[0]!, ov[1]!, outer, K, inner, eps);
+      return outs;
+    },
+    l2NormalizeGrad: (args) => {
+      const { x, rinv, dy } = args.inputs as In;
+      const { axis, eps } = args.attrs as unknown as { axis: number; eps: number };
+      checkF32('l2NormalizeGrad', { x: x!, rinv: rinv!, dy: dy! });
+      const [outer, K, inner] = aroundAxis(x!.shape, axis);
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape], [x!, rinv!, dy!]);
+      addon.l2NormalizeGrad(iv[0]!, iv[1]!, iv[2]!, ov[0]!, outer, K, inner, eps);
+      return outs[0]!;
+    },
+  };
+}
+
+/** The registered fused kernel `k` for the current backend, or null (ops.ts then uses tfjs ops). */
+export function fusedKernel(k: FusedKernel): string | null {
+  return fusedActive && tf.getBackend() === BACKEND ? FUSED_KERNELS[k] : null;
+}
+
+let fusedActive = false;
+
+function registerFused(): void {
+  const addon = elementwiseAddon();
+  if (!addon) return;
+  const funcs = fusedKernels(addon);
+  for (const [k, name] of Object.entries(FUSED_KERNELS) as [FusedKernel, string][]) {
+    if (!tf.getKernel(name, BACKEND)) tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[k] });
+  }
+  fusedActive = true;
+}
+
+function unregisterFused(): void {
+  if (!fusedActive) return;
+  for (const name of Object.values(FUSED_KERNELS)) if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
+  fusedActive = false;
+}
+
+/**
+ * Registers the replacement kernels (and, with the add-on, the fused ones) on the wasm backend
+ * (idempotent). Returns whether they are active, and why not. The wasm backend must be registered.
+ */
+export function enableWasmKernelOverrides(): { active: boolean; reason: string } {
+  if (process.env.PIXNERD_WASM_KERNELS === '0') {
+    disableWasmKernelOverrides();
+    return { active: false, reason: 'PIXNERD_WASM_KERNELS=0' };
+  }
+  if (stock) return { active: true, reason: describeOverrides() };
+  const st = new Map<Overridden, tf.KernelConfig>();
+  for (const name of OVERRIDDEN) {
+    const k = tf.getKernel(name, BACKEND);
+    if (!k) return { active: false, reason: `the wasm backend has no ${name} kernel registered` };
+    st.set(name, k);
+  }
+  for (const name of OVERRIDDEN) {
+    const k = st.get(name)!;
+    tf.unregisterKernel(name, BACKEND);
+    tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: FACTORIES[name](st), setupFunc: k.setupFunc, disposeFunc: k.disposeFunc });
+  }
+  stock = st;
+  registerFused();
+  return { active: true, reason: describeOverrides() };
+}
+
+function describeOverrides(): string {
+  return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${fusedActive ? ', fused SiLU/SwiGLU/RMSNorm/L2-norm (add-on)' : ''}`;
+}
+
+/** Puts the stock wasm kernels back and drops the fused ones (no-op when ours are not registered). */
+export function disableWasmKernelOverrides(): void {
+  unregisterFused();
+  if (!stock) return;
+  for (const [name, k] of stock) {
+    tf.unregisterKernel(name, BACKEND);
+    tf.registerKernel(k);
+  }
+  stock = null;
+}
+
+/** Whether the replacement kernels are registered now. */
+export function wasmKernelOverridesActive(): boolean {
+  return stock !== null;
+}
