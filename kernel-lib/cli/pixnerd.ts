@@ -21,6 +21,7 @@ import { assignParams, fromReferenceTensors } from '../checkpoint/reference-chec
 import { trainCommand } from './train-command';
 import { loadRun, sampleClasses, sampleCommand } from './sample-command';
 import { experimentCommand } from './experiment-command';
+import { fidBaselineCommand, trainClassifierCommand } from './classifier-command';
 import { readExperiment, runExperiment } from './train-command';
 import { disposeTrainState } from '../training/train';
 import { readMetrics } from '../training/run-dir';
@@ -37,7 +38,9 @@ commands:
   sample  --run DIR --classes 0,1,2 --per-class 8 --steps 50 --sampler euler|heun|adams --cfg 3.5 --out figures/x.png
   experiment experiments/<name>.json [--smoke] [--status] [--report] [--executor local|slurm] [--resume] [--wait] [--cancel]
                                          ablation grid: train + evaluate every variant x seed (README: cluster options)
-  demo                                   the main job: train tiny-32/8 on MNIST, write samples and the loss curve`;
+  demo                                   the main job: train tiny-32/8 on MNIST, write samples and the loss curve
+  train-classifier --dataset mnist|fashion-mnist [--steps N]   train the metrics/REPA classifier, write its weights
+  fid-baseline --dataset mnist|fashion-mnist|emoji [--n 1000]   real-vs-real FID/KID/precision/recall`;
 
 /** One row of the presets table. */
 export function describeConfig(name: string, cfg: ModelConfig): string {
@@ -130,7 +133,8 @@ async function demo(): Promise<void> {
   disposeParams(run.params);
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { info, build, forward, train: trainCommand, sample: sampleCommand, experiment: experimentCommand, demo };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { info, build, forward, train: trainCommand, sample: sampleCommand, experiment: experimentCommand, demo,
+  'train-classifier': trainClassifierCommand, 'fid-baseline': fidBaselineCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

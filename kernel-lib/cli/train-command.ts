@@ -14,7 +14,7 @@ import { resolveModelConfig } from '../config/presets';
 import type { ModelConfig } from '../config/model-config';
 import { createTrainConfig, type TrainConfig } from '../training/train-config';
 import { train, disposeTrainState, type StepReport } from '../training/train';
-import { randomTeacher } from '../training/repa';
+import { loadTeacher } from '../training/teachers';
 import type { TrainState } from '../training/run-dir';
 import { trainingMonitor } from '../viz/training-monitor';
 import { datasetFromConfig, stepBatches, type DataConfig } from '../../data-loaders/from-config';
@@ -39,7 +39,9 @@ export async function runExperiment(exp: Experiment, runDir: string, opts: { res
   const ds = await datasetFromConfig(exp.data, exp.model.imageSize);
   if (ds.channels !== exp.model.inChannels) throw new Error(`dataset ${ds.name} has ${ds.channels} channel(s), model.inChannels is ${exp.model.inChannels}`);
   if (ds.numClasses > exp.model.numClasses) throw new Error(`dataset ${ds.name} has ${ds.numClasses} classes, model.numClasses is ${exp.model.numClasses}`);
-  const teacher = exp.train.repa.enabled ? randomTeacher({ channels: ds.channels, cell: exp.model.patchSize, dim: 64, seed: exp.train.seed }) : undefined;
+  const teacher = exp.train.repa.enabled
+    ? await loadTeacher(exp.train.repa.teacher, { dataset: exp.data.dataset, channels: ds.channels, cell: exp.model.patchSize, seed: exp.train.seed })
+    : undefined;
   const monitor = opts.quiet ? null : trainingMonitor({ label: basename(runDir), title: `${basename(runDir)}: loss` });
   try {
     return await train({

@@ -24,7 +24,16 @@ export interface RepaConfig {
   alignLayer: number;
   /** Loss weight (reference 0.5). */
   weight: number;
+  /**
+   * The frozen teacher (kernel-lib/training/teachers.ts): `auto` (the project's classifier of the
+   * dataset for MNIST / Fashion-MNIST, nsfwjs MobileNetV2 for colour data), `mnist`,
+   * `fashion-mnist`, `mobilenet-v2`, or `random` (a fixed random conv net, for tests).
+   */
+  teacher: TeacherName;
 }
+
+export const TEACHER_NAMES = ['auto', 'mnist', 'fashion-mnist', 'mobilenet-v2', 'random'] as const;
+export type TeacherName = (typeof TEACHER_NAMES)[number];
 
 export interface TrainConfig {
   seed: number;
@@ -59,7 +68,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   timeShift: 1,
   labelDropout: 0.1,
   prediction: 'v',
-  repa: { enabled: false, alignLayer: 8, weight: 0.5 },
+  repa: { enabled: false, alignLayer: 8, weight: 0.5, teacher: 'auto' },
   logEvery: 10,
   checkpointEvery: 100,
 };
@@ -112,6 +121,7 @@ export function createTrainConfig(overrides: TrainConfigOverrides, model: ModelC
       throw new ConfigError('train.repa.alignLayer', cfg.repa.alignLayer, `must be a trunk block 1..${model.depth}`);
     }
     num('train.repa.weight', cfg.repa.weight, 0, 1e3, 'must be >= 0');
+    if (!TEACHER_NAMES.includes(cfg.repa.teacher)) throw new ConfigError('train.repa.teacher', cfg.repa.teacher, `must be one of ${TEACHER_NAMES.join(', ')}`);
   }
   int('train.logEvery', cfg.logEvery, 1);
   int('train.checkpointEvery', cfg.checkpointEvery, 1);

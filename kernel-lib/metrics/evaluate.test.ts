@@ -1,0 +1,85 @@
+import '../../test/setup';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { fitImageSize, getBatch, seededPermutation, type Dataset } from '../../data-loaders/dataset';
+import { mnist } from '../../data-loaders/mnist';
+import { loadSmallCnn } from '../classifier/small-cnn';
+import { ConfigError, ShapeError } from '../util/errors';
+import { evaluate, prepareImages, realIndexSets, type SampleSource } from './evaluate';
+
+const N = 200;
+const pad32 = (ds: Dataset) => fitImageSize(ds, [32, 32], { kind: 'pad' });
+
+/** A "generator" that returns real training digits (disjoint from the test split) with their labels. */
+function trainDigits(): SampleSource {
+  const train = pad32(mnist({ split: 'train' }));
+  const order = seededPermutation(train.size, 5);
+  return {
+    kind: 'function',
+    generate: async (count, start) => {
+      const { x, raw, y } = await getBatch(train, order.subarray(start, start + count));
+      const labels = y.dataSync() as Int32Array;
+      tf.dispose([raw, y]);
+      return { images: x, labels };
+    },
+  };
+}
+
+test('evaluate: real digits score near the real-vs-real baseline; noise scores far above it', async () => {
+  const clf = loadSmallCnn('mnist');
+  const real = pad32(mnist({ split: 'test' }));
+  const progress: Array<[number, number]> = [];
+  const good = await evaluate({ source: trainDigits(), real, extractor: clf, n: N, onProgress: (d, t) => progress.push([d, t]) });
+  assert.is(good.n, N);
+  assert.equal(progress[progress.length - 1], [3 * N, 3 * N]);
+  assert.ok(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]), 'progress increases');
+  assert.ok(good.realVsRealFid > 0 && Number.isFinite(good.realVsRealFid));
+  assert.ok(good.fid < 2 * good.realVsRealFid + 1, `train digits: FID ${good.fid} vs real-vs-real ${good.realVsRealFid}`);
+  assert.ok(good.classAccuracy! > 0.95, `class accuracy ${good.classAccuracy}`);
+  assert.ok(good.precision > 0.6 && good.recall > 0.6, `precision ${good.precision}, recall ${good.recall}`);
+  assert.ok(good.kid.std > 0, 'KID subsets differ');
+
+  const noise: SampleSource = {
+    kind: 'function',
+    generate: (count, start) => ({ images: tf.randomNormal([count, 32, 32, 1], 0, 1, 'float32', start) as tf.Tensor4D, labels: Array.from({ length: count }, (_, i) => (start + i) % 10) }),
+  };
+  const before = tf.memory().numTensors;
+  const bad = await evaluate({ source: noise, real, extractor: clf, n: N });
+  assert.is(tf.memory().numTensors, before, 'no tensors leak');
+  assert.ok(bad.fid > 10 * good.realVsRealFid, `noise: FID ${bad.fid} vs real-vs-real ${good.realVsRealFid}`);
+  // KID's scale follows the feature norms (cubic kernel); compare with the real-digit value.
+  assert.ok(bad.kid.mean > 10 * Math.abs(good.kid.mean) && bad.kid.mean > 10 * good.kid.std, `noise KID ${bad.kid.mean} vs ${good.kid.mean} +- ${good.kid.std}`);
+  assert.ok(bad.precision < 0.1, `noise precision ${bad.precision}`);
+  assert.ok(bad.classAccuracy! < 0.3, `noise class accuracy ${bad.classAccuracy}`);
+  assert.is(bad.realVsRealFid, good.realVsRealFid, 'same seed, same real sets');
+  clf.dispose();
+});
+
+test('evaluate rejects bad sizes and sources with errors that name the problem', async () => {
+  const clf = loadSmallCnn('mnist');
+  const real = pad32(mnist({ split: 'test' }));
+  await evaluate({ source: trainDigits(), real, extractor: clf, n: 600 }).then(
+    () => assert.unreachable('2n > 1000 test images'),
+    (e: Error) => assert.ok(e instanceof ConfigError && /needs 2n <= 1000 images/.test(e.message), e.message),
+  );
+  const wrongCount: SampleSource = { kind: 'function', generate: (count) => ({ images: tf.zeros([count + 1, 32, 32, 1]) as tf.Tensor4D, labels: new Int32Array(count) }) };
+  await evaluate({ source: wrongCount, real, extractor: clf, n: 10 }).then(
+    () => assert.unreachable('wrong image count'),
+    (e: Error) => assert.ok(e instanceof ShapeError && /expected 10 images/.test(e.message), e.message),
+  );
+  clf.dispose();
+});
+
+test('realIndexSets: disjoint and seeded; prepareImages clips and rounds to 8-bit levels', () => {
+  const ds = { name: 'd', size: 10 } as Dataset;
+  const s = realIndexSets(ds, undefined, 5, 0);
+  assert.equal([...s.a, ...s.b].sort((p, q) => p - q), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(realIndexSets(ds, undefined, 5, 0), s);
+  // -2 -> -1 (clip); 1.5 -> 1; 0.001 -> level 128 of 0..255 -> 128/127.5 - 1; 0.5 -> level 191.
+  const p = tf.tidy(() => Array.from(prepareImages(tf.tensor4d([-2, 1.5, 0.001, 0.5], [1, 2, 2, 1])).dataSync()));
+  const expected = [-1, 1, 128 / 127.5 - 1, 191 / 127.5 - 1];
+  assert.ok(p.every((v, i) => Math.abs(v - expected[i]!) < 1e-6), `${p} vs ${expected}`);
+});
+
+test.run();
