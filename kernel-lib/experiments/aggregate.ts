@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../util/atomic-write';
 import { ablationChartSpec } from '../viz/ablation-chart';
 import { lossPlotSpec, type Curve } from '../viz/loss-plot';
 import { tableCsv, tableMarkdown, type Table } from '../viz/table';
-import { writeFigure } from '../viz/vega';
+import { writeFigure, type VegaLiteSpec } from '../viz/vega';
 import type { ExperimentFile, RunSpec } from './experiment-config';
 import { readResult, type RunResult } from './run-one';
 
@@ -59,13 +59,25 @@ function fmt(v: number): string {
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toPrecision(4).replace(/\.?0+$/, '');
 }
 
+/**
+ * "mean ± std" with the std to 2 significant digits and the mean to the same decimal place
+ * (159.4 ± 0.77, 0.305 ± 0.0071); exponent form for tiny or huge values, fmt() when std is 0 or missing.
+ */
+export function fmtMeanStd(mean: number, std: number): string {
+  if (!Number.isFinite(std) || std === 0) return `${fmt(mean)} ± 0`;
+  const a = Math.max(Math.abs(mean), std);
+  if (a < 1e-3 || a >= 1e5) return `${mean.toExponential(2)} ± ${std.toExponential(1)}`;
+  const decimals = Math.min(8, Math.max(0, 1 - Math.floor(Math.log10(std))));
+  return `${mean.toFixed(decimals)} ± ${std.toFixed(decimals)}`;
+}
+
 /** Human-readable table: one column per metric as "mean ± std". */
 export function summaryTable(results: readonly RunResult[]): Table {
   const rows = summaryRows(results).map((r) => {
     const out: Record<string, string | number> = { variant: r.variant!, seeds: r.n!, params: r.parameters! };
     for (const { key, label } of SUMMARY_METRICS) {
       const m = r[`${String(key)}_mean`];
-      if (typeof m === 'number') out[label] = `${fmt(m)} ± ${fmt(r[`${String(key)}_std`] as number)}`;
+      if (typeof m === 'number') out[label] = fmtMeanStd(m, r[`${String(key)}_std`] as number);
     }
     return out;
   });
@@ -80,6 +92,58 @@ export function lossCurvesByVariant(specs: readonly RunSpec[], runsRoot: string)
     const steps = [...(perSeed[0]?.keys() ?? [])].filter((st) => perSeed.every((m) => m.has(st))).sort((a, b) => a - b);
     return { name: variant, steps, values: steps.map((st) => perSeed.reduce((a, m) => a + m.get(st)!, 0) / perSeed.length) };
   });
+}
+
+/** Metrics every one of the results has (a metric missing in one run is left out), in SUMMARY_METRICS order. */
+export function commonMetrics(results: readonly RunResult[]): typeof SUMMARY_METRICS[number][] {
+  if (results.length === 0) return [];
+  return SUMMARY_METRICS.filter(({ key }) => results.every((r) => numeric(r[key])));
+}
+
+/** File-name part of a metric key: classAccuracy -> class-accuracy. */
+export const metricSlug = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * One chart per metric that every result has: the metric by variant, mean over seeds with a
+ * ± 1 std error bar (ablationChartSpec). `metrics` picks and orders metric keys (default all).
+ */
+export function metricChartSpecs(
+  results: readonly RunResult[],
+  opts: { id?: string; metrics?: ReadonlyArray<keyof RunResult> } = {},
+): Array<{ key: keyof RunResult; label: string; spec: VegaLiteSpec }> {
+  const id = opts.id ?? results[0]?.experimentId ?? 'experiment';
+  const have = commonMetrics(results);
+  const chosen = opts.metrics ? opts.metrics.flatMap((k) => have.filter((m) => m.key === k)) : have;
+  return chosen.map(({ key, label, better }) => ({
+    key,
+    label,
+    spec: ablationChartSpec(
+      results.map((r) => ({ variant: r.variant, value: r[key] as number })),
+      { metric: label, better, title: `${id}: ${label}` },
+    ),
+  }));
+}
+
+/**
+ * Several metric charts of one experiment in one figure (a Vega-Lite concat, `columns` charts
+ * a row, default 3), or null when there is nothing to draw.
+ */
+export function experimentChartSpec(
+  results: readonly RunResult[],
+  opts: { id?: string; title?: string; metrics?: ReadonlyArray<keyof RunResult>; columns?: number } = {},
+): VegaLiteSpec | null {
+  const charts = metricChartSpecs(results, opts);
+  if (charts.length === 0) return null;
+  const panels = charts.map(({ label, spec }) => {
+    const { $schema: _schema, title: _title, ...rest } = spec;
+    return { ...rest, title: label };
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: opts.title ?? `${opts.id ?? results[0]!.experimentId}: mean over seeds, bar ± 1 std`,
+    columns: opts.columns ?? 3,
+    concat: panels,
+  };
 }
 
 export interface ReportPaths {
@@ -101,11 +165,8 @@ export async function writeReport(exp: ExperimentFile, specs: readonly RunSpec[]
   writeFileAtomic(join(paths.outDir, 'summary.md'), header + tableMarkdown(table) + '\n');
   const figures: string[] = [];
   if (results.length > 0) {
-    for (const { key, label, better } of SUMMARY_METRICS) {
-      const runs = results.filter((r) => numeric(r[key])).map((r) => ({ variant: r.variant, value: r[key] as number }));
-      if (runs.length !== results.length) continue; // only metrics every finished run has
-      const name = String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-      const { pngPath } = await writeFigure(ablationChartSpec(runs, { metric: label, better, title: `${id}: ${label}` }), join(paths.figuresDir, `${id}-${name}`));
+    for (const { key, spec } of metricChartSpecs(results, { id })) {
+      const { pngPath } = await writeFigure(spec, join(paths.figuresDir, `${id}-${metricSlug(String(key))}`));
       figures.push(pngPath);
     }
     const curves = lossCurvesByVariant(specs.filter((s) => results.some((r) => r.variant === s.variant && r.seed === s.seed)), runsRoot);
