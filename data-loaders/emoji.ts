@@ -18,8 +18,8 @@
  * emoji. Images are decoded on first use and cached as uint8 (3786 x 12 KiB = 46 MB).
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { projectRequire } from '../kernel-lib/util/load-module';
 import sharp from 'sharp';
 import { checkIndex, DatasetError, type Dataset } from './dataset';
 
@@ -47,8 +47,7 @@ export interface EmojiOptions {
 
 /** The package root of emoji-datasource-google. */
 export function emojiPackageDir(): string {
-  const require = createRequire(import.meta.url);
-  return dirname(require.resolve('emoji-datasource-google/package.json'));
+  return dirname(projectRequire().resolve('emoji-datasource-google/package.json'));
 }
 
 /** The labelled file list, in emoji.json order (sorted by sort_order, variants after their base). */

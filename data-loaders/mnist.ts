@@ -7,8 +7,8 @@
  * Counts per digit 0..9: 1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { projectRequire } from '../kernel-lib/util/load-module';
 import { checkIndex, DatasetError, seededSplit, subset, type Dataset } from './dataset';
 
 export const MNIST_SIZE = 28;
@@ -18,8 +18,7 @@ export const MNIST_TEST_SIZE = 1000;
 
 /** The folder holding the package's 0.json ... 9.json. */
 export function mnistDigitsDir(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
+  return join(dirname(projectRequire().resolve('mnist/package.json')), 'src', 'digits');
 }
 
 /**

@@ -22,10 +22,12 @@ export const LOCAL_JUPYTER_PATH = join(PROJECT_ROOT, '.jupyter');
 
 /** The kernel.json object for this checkout's tslab binary. */
 export function kernelSpec(root = PROJECT_ROOT) {
-  const tslab = join(root, 'node_modules', '.bin', 'tslab');
+  // tslab through scripts/tslab-kernel.cjs: the same kernel, without a tslab bug that broke
+  // every cell after a file under kernel-lib/ changed (see that file).
+  const launcher = join(root, 'scripts', 'tslab-kernel.cjs');
   return {
     // sh -c SCRIPT $0 $1 $2: cd to the project root, then run tslab (node from PATH).
-    argv: ['/bin/sh', '-c', 'cd "$1" && exec "$2" kernel --config-path "$0"', '{connection_file}', root, tslab],
+    argv: ['/bin/sh', '-c', 'cd "$1" && exec node "$2" kernel --config-path "$0"', '{connection_file}', root, launcher],
     display_name: 'TypeScript',
     language: 'typescript',
   };

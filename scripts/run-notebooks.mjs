@@ -85,6 +85,9 @@ async function main() {
   // Debian's Jupyter runs on /usr/bin/python3; another Python's settings must not leak in.
   delete env.PYTHONPATH;
   delete env.PYTHONHOME;
+  // A kernel has no terminal. uvu (the test runner) sets FORCE_COLOR, scripts/run-tests.mjs sets
+  // NO_COLOR, and with both Node writes a warning to the notebook's stderr.
+  delete env.FORCE_COLOR;
   console.log(`running ${notebooks.length} notebook(s), PIXNERD_NOTEBOOK_SIZE=${env.PIXNERD_NOTEBOOK_SIZE}, output: ${outDir ?? 'in place'}`);
   let passed = 0;
   let failed = 0;

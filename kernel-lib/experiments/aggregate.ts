@@ -134,9 +134,10 @@ export function experimentChartSpec(
 ): VegaLiteSpec | null {
   const charts = metricChartSpecs(results, opts);
   if (charts.length === 0) return null;
-  const panels = charts.map(({ label, spec }) => {
+  // each panel's y-axis title names its metric (a title per panel too was misplaced by vega's concat layout)
+  const panels = charts.map(({ spec }) => {
     const { $schema: _schema, title: _title, ...rest } = spec;
-    return { ...rest, title: label };
+    return rest;
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

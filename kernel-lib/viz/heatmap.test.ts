@@ -2,7 +2,8 @@ import '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
-import { colorize, colormapRgb, formatTick, heatmapPng, heatmapRange, panelsGeometry, panelsPng, type Panel } from './heatmap';
+import * as tf from '@tensorflow/tfjs';
+import { colorize, colormapRgb, formatTick, heatmapPng, heatmapRange, imagePanels, panelsGeometry, panelsPng, textWidth, type Panel } from './heatmap';
 import { toUint8 } from './image-grid';
 
 /** Decodes PNG bytes to raw RGB. */
@@ -61,6 +62,13 @@ test('panelsGeometry: cells as large as the largest panel, wrapped rows, title a
   assert.is(g.colorbars[1], null, 'images have no colour bar');
   // default size 160: scale floor(160 / 8) = 20
   assert.is(panelsGeometry([b]).cells[0]!.scale, 20);
+  // titles widen the cells; a figure title widens the canvas
+  const titled = panelsGeometry([{ ...a, title: 'a long panel title' }], { scale: 2, gap: 3, fontSize: 10 });
+  assert.is(titled.cells[0]!.x, 3 + Math.floor((textWidth('a long panel title', 10) - 8) / 2));
+  assert.is(titled.width, 3 + textWidth('a long panel title', 10) + 3);
+  const wide = panelsGeometry([a], { scale: 2, gap: 3, fontSize: 10, title: 'a much longer figure title' });
+  assert.is(wide.width, textWidth('a much longer figure title', 10) + 6);
+  assert.is(wide.cells[0]!.x, Math.floor((wide.width - (3 + 8 + 3)) / 2) + 3, 'the grid is centred under the title');
   assert.throws(() => panelsGeometry([]), /no panels/);
   assert.throws(() => panelsGeometry([{ ...a, data: new Float32Array(7) }]), /needs 8 values, got 7/);
   assert.throws(() => panelsGeometry([a], { scale: 1.5 }), /integer/);
@@ -101,6 +109,24 @@ test('heatmapPng: one panel, viridis by default', async () => {
 
 test('formatTick: short labels', () => {
   assert.equal([0, 1, -0.5, 1.23456, 12345, 0.0001234, 100].map(formatTick), ['0', '1', '-0.5', '1.23', '1.23e+4', '1.23e-4', '100']);
+});
+
+test('imagePanels: one panel per image; images of different sizes share a display size', async () => {
+  const small = tf.fill([2, 4, 4, 1], 0.5);
+  const before = tf.memory().numTensors;
+  const a = await imagePanels(small, ['1x']);
+  assert.is(tf.memory().numTensors, before, 'the tensor is read, not disposed or copied');
+  const b = await imagePanels({ data: new Float32Array(2 * 8 * 8), shape: [2, 8, 8, 1] });
+  assert.equal(a.map((p) => [p.rows, p.cols, p.title]), [[4, 4, '1x'], [4, 4, undefined]]);
+  assert.equal(Array.from(a[1]!.data), Array(16).fill(0.5));
+  const g = panelsGeometry([...a, ...b], { cols: 2, size: 32 });
+  assert.equal(g.cells.map((c) => [c.w, c.scale]), [[32, 8], [32, 8], [32, 4], [32, 4]]);
+  const bad = tf.zeros([2, 4, 4]);
+  let err: unknown = null;
+  await imagePanels(bad as never).catch((e) => (err = e));
+  assert.match(String(err), /expected images/);
+  bad.dispose();
+  small.dispose();
 });
 
 test.run();

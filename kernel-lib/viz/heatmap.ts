@@ -13,8 +13,9 @@
  * blue < 0 < red, white at 0, for signed weights; its range is symmetric by default) and 'grey'.
  * Matrices are row-major: value (r, c) is data[r * cols + c], drawn at row r from the top.
  */
+import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { toUint8 } from './image-grid';
+import { toUint8, type ImageInput } from './image-grid';
 
 // ---------------------------------------------------------------------------------------------
 // Colormaps
@@ -159,6 +160,11 @@ export interface PanelsGeometry {
 
 const COLORBAR_H = 8;
 
+/** Text width estimate for DejaVu Sans (average advance ~0.6 em), as image-grid's labels. */
+export function textWidth(text: string, fontSize: number): number {
+  return Math.ceil(text.length * fontSize * 0.6);
+}
+
 function checkPanel(p: Panel, i: number): void {
   const what = `panel ${i}${p.title ? ` (${p.title})` : ''}`;
   if (!(Number.isInteger(p.rows) && p.rows > 0 && Number.isInteger(p.cols) && p.cols > 0)) {
@@ -179,7 +185,8 @@ export function panelsGeometry(panels: readonly Panel[], opts: PanelsOptions = {
   if (!Number.isInteger(perRow) || perRow < 1) throw new Error(`cols must be an integer >= 1, got ${perRow}`);
   if (opts.scale !== undefined && !(Number.isInteger(opts.scale) && opts.scale >= 1)) throw new Error(`scale must be an integer >= 1, got ${opts.scale}`);
   const scales = panels.map((p) => opts.scale ?? Math.max(1, Math.floor(size / Math.max(p.rows, p.cols))));
-  const cellW = Math.max(...panels.map((p, i) => p.cols * scales[i]!));
+  // a cell is as wide as its widest panel or panel title
+  const cellW = Math.max(...panels.map((p, i) => Math.max(p.cols * scales[i]!, p.title ? textWidth(p.title, fontSize) : 0)));
   const cellH = Math.max(...panels.map((p, i) => p.rows * scales[i]!));
   const hasTitle = panels.some((p) => p.title);
   const hasBar = panels.some((p) => p.kind === 'heatmap' && p.colorbar !== false);
@@ -189,12 +196,16 @@ export function panelsGeometry(panels: readonly Panel[], opts: PanelsOptions = {
   const rows = Math.ceil(panels.length / perRow);
   const cols = Math.min(perRow, panels.length);
   const blockH = titleBand + cellH + barBand;
+  // a figure title wider than the grid widens the canvas; the grid is centred under it
+  const gridW = gap + cols * (cellW + gap);
+  const width = Math.max(gridW, opts.title ? textWidth(opts.title, fontSize) + 2 * gap : 0);
+  const left = Math.floor((width - gridW) / 2);
   const cells = panels.map((p, i) => {
     const r = Math.floor(i / perRow);
     const c = i % perRow;
     const w = p.cols * scales[i]!;
     const h = p.rows * scales[i]!;
-    const x0 = gap + c * (cellW + gap);
+    const x0 = left + gap + c * (cellW + gap);
     const y0 = titleH + gap + r * (blockH + gap) + titleBand;
     return { x: x0 + Math.floor((cellW - w) / 2), y: y0, w, h, scale: scales[i]! };
   });
@@ -203,7 +214,7 @@ export function panelsGeometry(panels: readonly Panel[], opts: PanelsOptions = {
     p.kind === 'heatmap' && p.colorbar !== false ? { x: cells[i]!.x, y: cells[i]!.y + cellH + 4, w: cells[i]!.w, h: COLORBAR_H } : null,
   );
   return {
-    width: gap + cols * (cellW + gap),
+    width,
     height: titleH + gap + rows * (blockH + gap),
     titleH,
     cells,
@@ -284,4 +295,17 @@ export function heatmapPng(
 ): Promise<Buffer> {
   const { colormap, range, colorbar, panelTitle, ...layout } = opts;
   return panelsPng([{ kind: 'heatmap', ...h, colormap, range, colorbar, title: panelTitle }], layout);
+}
+
+/**
+ * One image panel per image of a batch [N, H, W, C] in [-1, 1] (a tensor is read, not disposed),
+ * e.g. to show images of different resolutions at one display size: titles[i] goes above image i.
+ */
+export async function imagePanels(images: ImageInput, titles: ReadonlyArray<string | undefined> = []): Promise<Panel[]> {
+  const shape = images instanceof tf.Tensor ? images.shape : [...images.shape];
+  if (shape.length !== 4 || (shape[3] !== 1 && shape[3] !== 3)) throw new Error(`imagePanels: expected images [N, H, W, C] with C = 1 or 3, got [${shape.join(', ')}]`);
+  const [n, h, w, c] = shape as [number, number, number, 1 | 3];
+  const data = images instanceof tf.Tensor ? ((await images.data()) as Float32Array) : Float32Array.from(images.data);
+  if (data.length !== n * h * w * c) throw new Error(`imagePanels: ${data.length} values for shape [${shape.join(', ')}]`);
+  return Array.from({ length: n }, (_, i) => ({ kind: 'image', data: data.subarray(i * h * w * c, (i + 1) * h * w * c), rows: h, cols: w, channels: c, title: titles[i] }));
 }

@@ -11,3 +11,7 @@ export * from './vega';
 export * from './ablation-chart';
 export * from './table';
 export * from './progress';
+export * from './training-monitor';
+export * from './heatmap';
+export * from './neural-field';
+export * from './svg-chart';

@@ -1,6 +1,7 @@
 /**
  * Loss and metric curves: interactive plotly.js charts inline in tslab, a live-updating chart for
- * training loops, and the same chart as a Vega-Lite spec for files (vega.ts `writeFigure`).
+ * training loops (plotly, or a plain SVG that saved notebooks show everywhere), and the same
+ * chart as a Vega-Lite spec for files (vega.ts `writeFigure`).
  *
  *   showLossPlot(curvesFromRecords(log), { logY: true });
  *   const live = livePlot({ title: 'train' });            // in the loop:
@@ -12,69 +13,13 @@
  * output, and every chart is a div plus a script that draws into it once `window.Plotly` exists.
  */
 import { readFileSync } from 'node:fs';
+import { decimateCurve, type Curve, type LossPlotOptions } from './curves';
 import { inTslab, newDisplayHandle, showHtml, type DisplayHandle } from './display';
+import { lossChartSvg } from './svg-chart';
 import { projectRequire } from '../util/load-module';
 import type { VegaLiteSpec } from './vega';
 
-/** One curve: values[i] was logged at steps[i]. */
-export interface Curve {
-  name: string;
-  steps: number[];
-  values: number[];
-}
-
-export interface LossPlotOptions {
-  title?: string;
-  /** Default 'step'. */
-  xLabel?: string;
-  /** Default 'loss'. */
-  yLabel?: string;
-  /** Logarithmic y axis. */
-  logY?: boolean;
-  /** Chart height in px (default 360). */
-  height?: number;
-  /** Curves longer than this are drawn as this many bucket means (default 4000). */
-  maxPoints?: number;
-}
-
-/** The curves in a list of log records `{step, loss, lr, ...}`: one curve per other numeric key. */
-export function curvesFromRecords(records: ReadonlyArray<{ step: number } & Record<string, number | undefined>>): Curve[] {
-  const byName = new Map<string, Curve>();
-  for (const rec of records) {
-    for (const [name, value] of Object.entries(rec)) {
-      if (name === 'step' || typeof value !== 'number') continue;
-      let c = byName.get(name);
-      if (!c) byName.set(name, (c = { name, steps: [], values: [] }));
-      c.steps.push(rec.step);
-      c.values.push(value);
-    }
-  }
-  return [...byName.values()];
-}
-
-/**
- * At most `maxPoints` points: consecutive buckets of equal size replaced by their mean step and
- * mean value (this also smooths noisy losses). Shorter curves are returned as they are.
- */
-export function decimateCurve(c: Curve, maxPoints: number): Curve {
-  const n = c.steps.length;
-  if (n <= maxPoints) return c;
-  const steps: number[] = [];
-  const values: number[] = [];
-  for (let b = 0; b < maxPoints; b++) {
-    const lo = Math.floor((b * n) / maxPoints);
-    const hi = Math.floor(((b + 1) * n) / maxPoints);
-    let s = 0;
-    let v = 0;
-    for (let i = lo; i < hi; i++) {
-      s += c.steps[i]!;
-      v += c.values[i]!;
-    }
-    steps.push(s / (hi - lo));
-    values.push(v / (hi - lo));
-  }
-  return { name: c.name, steps, values };
-}
+export { decimateCurve, curvesFromRecords, type Curve, type LossPlotOptions } from './curves';
 
 // ---------------------------------------------------------------------------------------------
 // plotly.js
@@ -178,6 +123,14 @@ export function showLossPlot(curves: readonly Curve[], opts: LossPlotOptions & {
 export interface LivePlotOptions extends LossPlotOptions {
   /** Re-render at most this often (ms, default 1000); `flush()` always renders. */
   everyMs?: number;
+  /**
+   * 'plotly' (default): an interactive chart; the notebook carries the plotly bundle and shows
+   * the chart only where its scripts run. 'svg': a plain SVG line chart (svg-chart.ts) that
+   * every viewer of the saved notebook shows, GitHub included.
+   */
+  chart?: 'plotly' | 'svg';
+  /** SVG chart width in px (default 640). */
+  width?: number;
   bundle?: PlotlyBundle;
   /** Clock in ms (tests). */
   now?: () => number;
@@ -206,6 +159,12 @@ export function livePlot(opts: LivePlotOptions = {}): LivePlot {
   const curves = (): Curve[] => [...byName.values()];
   const render = (): boolean => {
     lastRender = now();
+    if (opts.chart === 'svg') {
+      if (!inTslab()) return false;
+      handle ??= newDisplayHandle();
+      handle.show({ mime: 'image/svg+xml', data: lossChartSvg(curves(), { height: 300, ...opts }) });
+      return true;
+    }
     if (!ensurePlotly(opts.bundle)) return false;
     handle ??= newDisplayHandle();
     handle.show({ mime: 'text/html', data: plotlyChartHtml(lossPlotFigure(curves(), opts)) });

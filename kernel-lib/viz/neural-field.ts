@@ -130,16 +130,15 @@ export function probeOutput(params: Params, cfg: ModelConfig, image: ImageInput,
   const prediction = o.prediction ?? 'v';
   const S = cfg.imageSize;
   const shape: [number, number, number, number] = [1, S, S, cfg.inChannels];
-  const x = imageTensor(image, cfg);
   const out = readAll(
     tf.tidy(() => {
+      const x = imageTensor(image, cfg); //                                                         [1, H, W, C]
       const t = tf.fill([1], o.t) as tf.Tensor1D;
       const xt = interpolate(x, tf.randomNormal(shape, 0, 1, 'float32', o.seed) as tf.Tensor4D, t); // [1, H, W, C]
       const v = toVelocity(pixnerdForward(params, cfg, xt, t, tf.tensor1d([o.label], 'int32')).v, xt, t, prediction);
       return { xt, v, xHat: tf.add(xt, tf.mul(v, 1 - o.t)) };
     }),
   );
-  x.dispose();
   const { gridH, gridW } = derive(cfg);
   return {
     t: o.t,
@@ -254,13 +253,13 @@ export function fieldWeightsPng(probe: FieldProbe, sel: PatchSelection & { raw?:
   return panelsPng(panels, { size: 256, title: `field block ${block}, patch ${patch} (row ${row}, col ${col}), t = ${probe.t}`, ...opts });
 }
 
-/** One column's norm, for charts: the raw (generated) norm and the norm as used. */
-export interface ColumnNormRecord {
+/** One column's norm, for charts and tables: the raw (generated) norm and the norm as used. */
+export type ColumnNormRecord = {
   matrix: FieldMatrix;
   column: number;
   raw: number;
   used: number;
-}
+};
 
 /** Column norms of W1 and W2 of one patch (the input axis is normalised: `used` is 1 with weightNorm on). */
 export function columnNormRecords(probe: FieldProbe, sel: PatchSelection = {}): ColumnNormRecord[] {
@@ -298,8 +297,8 @@ export function columnNormsSpec(records: readonly ColumnNormRecord[], opts: { ti
 // Across patches
 // ---------------------------------------------------------------------------------------------
 
-/** Statistics of one patch's generated matrix. */
-export interface PatchWeightStat {
+/** Statistics of one patch's generated matrix (a type alias, so that a list of them is a table row list). */
+export type PatchWeightStat = {
   block: number;
   matrix: FieldMatrix;
   patch: number;
@@ -311,7 +310,7 @@ export interface PatchWeightStat {
   deviation: number;
   /** Mean |w| of the weights as used. */
   meanAbs: number;
-}
+};
 export type PatchStatName = 'rawNorm' | 'deviation' | 'meanAbs';
 export const PATCH_STAT_NAMES: readonly PatchStatName[] = ['rawNorm', 'deviation', 'meanAbs'];
 
@@ -452,26 +451,23 @@ export function coordBasis(kind: CoordEncoding, nh: number, nw: number, maxFreqs
 }
 
 /**
- * The field's coordinate basis as a grid of small images (diverging, shared range [-1, 1]):
- * DCT feature a*M + b (x frequency a, y frequency b) at row a, column b; sin-cos octave l on
- * row l as [sin x, cos x, sin y, cos y]. `factor` evaluates each on a factor x denser grid.
+ * The field's coordinate basis as a grid of small images (diverging: blue < 0 < red): DCT
+ * feature a*M + b (x frequency a, y frequency b) at row a, column b; sin-cos octave l on row l
+ * as [sin x, cos x, sin y, cos y]. `factor` evaluates each on a factor x denser grid. `range`:
+ * 'each' (default) scales every feature to its own max |value| to show its shape; 'shared'
+ * uses [-1, 1] for all, showing the DCT's 1 / (1 + f_a f_b) damping of high frequencies.
  */
-export function coordBasisPng(cfg: ModelConfig, opts: PanelsOptions & { factor?: number } = {}): Promise<Buffer> {
+export function coordBasisPng(cfg: ModelConfig, opts: PanelsOptions & { factor?: number; range?: 'each' | 'shared' } = {}): Promise<Buffer> {
   const head = nerfHead(cfg, 'coordBasisPng');
-  const { factor = 1, ...layout } = opts;
+  const { factor = 1, range = 'each', ...layout } = opts;
   if (!(Number.isInteger(factor) && factor >= 1)) throw new Error(`factor must be an integer >= 1, got ${factor}`);
   if (head.coordEncoding === 'none') throw new Error("coordBasisPng: coordEncoding is 'none': the field has no coordinate features");
   const n = cfg.patchSize * factor;
   const maps = coordBasis(head.coordEncoding, n, n, head.maxFreqs);
   const cols = head.coordEncoding === 'dct' ? head.maxFreqs : 4;
-  const panels: Panel[] = maps.map((m) => ({ kind: 'heatmap', ...m, colormap: 'diverging', range: [-1, 1], colorbar: false }));
-  return panelsPng(panels, {
-    cols,
-    size: 48,
-    gap: 3,
-    title: `${head.coordEncoding} basis, ${maps.length} features on a ${n} x ${n} grid (blue -1, red +1)`,
-    ...layout,
-  });
+  const panels: Panel[] = maps.map((m) => ({ kind: 'heatmap', ...m, colormap: 'diverging', range: range === 'shared' ? [-1, 1] : undefined, colorbar: false }));
+  const scaleNote = range === 'shared' ? 'blue -1, red +1' : 'each scaled to its max |value|';
+  return panelsPng(panels, { cols, size: Math.max(48, 2 * n), gap: 3, title: `${head.coordEncoding} basis: ${maps.length} features on a ${n} x ${n} grid (${scaleNote})`, ...layout });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -547,9 +543,39 @@ export function denseDecodePng(probe: OutputProbe, dense: DenseDecode, opts: Pan
     what = `patch ${patch} (row ${r}, col ${c})`;
   }
   const [, h, w] = lo.shape;
+  // a display size that is a multiple of the dense side (so also of the normal one): every panel
+  // is upscaled by an integer to the same size
+  const big = f * Math.max(h!, w!);
+  const size = big * Math.max(1, Math.round((patch === undefined ? 192 : 128) / big));
   return panelsPng(
-    [imagePanel(xt, `x_t ${h} x ${w}`), imagePanel(lo, `field on ${h} x ${w}`), imagePanel(hi, `field on ${f * h} x ${f * w}`)],
-    { size: patch === undefined ? 192 : 128, title: `${what}: clean-image estimate decoded at 1x and ${f}x (t = ${probe.t})`, ...layout },
+    [imagePanel(xt, `x_t ${h} x ${w}`), imagePanel(lo, `field on ${h} x ${w}`), imagePanel(hi, `field on ${f * h!} x ${f * w!}`)],
+    { size, title: `${what}: clean-image estimate decoded at 1x and ${f}x (t = ${probe.t})`, ...layout },
+  );
+}
+
+/**
+ * Several models on the same x_t (e.g. the neural-field and the linear head): x_t, then each
+ * model's clean-image estimate, then each model's per-patch output RMS (patchOutputRms of v)
+ * on one shared colour range, so the maps compare directly.
+ */
+export function outputComparisonPng(models: ReadonlyArray<{ name: string; probe: OutputProbe }>, opts: PanelsOptions = {}): Promise<Buffer> {
+  if (models.length === 0) throw new Error('outputComparisonPng: no models');
+  const first = models[0]!.probe;
+  for (const { name, probe } of models) {
+    if (probe.H !== first.H || probe.W !== first.W || probe.C !== first.C || probe.t !== first.t || probe.xt.data.length !== first.xt.data.length) {
+      throw new Error(`outputComparisonPng: ${name} was probed on another input (${probe.H} x ${probe.W} x ${probe.C}, t = ${probe.t}) than ${models[0]!.name} (${first.H} x ${first.W} x ${first.C}, t = ${first.t})`);
+    }
+  }
+  const maps = models.map(({ probe }) => patchOutputRms(probe.v, probe.p));
+  const hi = Math.max(...maps.flatMap((m) => Array.from(m.data)));
+  const range: [number, number] = [0, hi > 0 ? hi : 1];
+  return panelsPng(
+    [
+      imagePanel(first.xt, `x_t (t = ${first.t})`),
+      ...models.map(({ name, probe }) => imagePanel(probe.xHat, `${name}: estimate`)),
+      ...models.map(({ name }, i): Panel => ({ kind: 'heatmap', ...maps[i]!, colormap: 'viridis', range, title: `${name}: RMS v per patch` })),
+    ],
+    { size: 160, ...opts },
   );
 }
 

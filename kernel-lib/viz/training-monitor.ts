@@ -20,6 +20,12 @@ export interface TrainingMonitorOptions {
   plotEveryMs?: number;
   /** Chart title. */
   title?: string;
+  /**
+   * The live chart: 'svg' (default) a plain SVG line chart, shown by every viewer of the saved
+   * notebook (GitHub too); 'plotly' an interactive one (the notebook then carries the 1.2 MB
+   * plotly bundle, and viewers that do not run scripts show nothing).
+   */
+  chart?: 'svg' | 'plotly';
 }
 
 export interface TrainingMonitor {
@@ -35,7 +41,7 @@ export function lossValues(r: StepReport): Record<string, number> {
 
 /** A monitor whose onStep feeds one progress reporter and one live chart. */
 export function trainingMonitor(opts: TrainingMonitorOptions = {}): TrainingMonitor {
-  const plot = livePlot({ title: opts.title ?? 'training loss', logY: true, everyMs: opts.plotEveryMs ?? 2000 });
+  const plot = livePlot({ title: opts.title ?? 'training loss', logY: true, everyMs: opts.plotEveryMs ?? 2000, chart: opts.chart ?? 'svg' });
   let bar: Progress | null = null;
   return {
     onStep(r) {

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Starts the tslab kernel (what node_modules/.bin/tslab does) with two fixes, for the kernelspec
+// that scripts/install-kernel.mjs writes.
+//
+// tslab (1.0.22) compiles cells with a TypeScript watch program whose timers it replaces by
+// one slot: a second pending timer throws "Unexpected pending rebuildTimer", and the kernel
+// then fails every later cell. TypeScript's *directory* watchers (node_modules, and each
+// folder a local import lives in: kernel-lib/, data-loaders/, recursively) schedule such a
+// second timer on any change in those trees: editing, creating or deleting any file under
+// kernel-lib/ while a notebook runs broke the next cell. Changes to the files a notebook
+// imports are seen by TypeScript's *file* watchers, which are kept; only the directory
+// watchers are turned off (a module created after an import of it failed needs a kernel restart).
+//
+// And a second fix: zeromq.js (6.x) sends at most 512 messages on a socket synchronously; the
+// 513th is deferred to the next turn of the event loop, and any send before that turn throws
+// "Socket is busy writing". A cell that never yields to the event loop (a training loop: its
+// awaits resolve as microtasks) and updates a display at every step reached that after ~500
+// updates, and the exception killed the kernel. With `sendTimeout = 0` every send is made at
+// once (ZMQ_DONTWAIT; Jupyter's sockets are PUB and ROUTER, which drop rather than block).
+'use strict';
+const { dirname } = require('node:path');
+
+const tslabDir = dirname(require.resolve('tslab/package.json'));
+const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] }));
+ts.sys.watchDirectory = () => ({ close() {} });
+
+const { ZmqServer } = require(require.resolve('tslab/dist/jupyter.js'));
+const init = ZmqServer.prototype.init;
+ZmqServer.prototype.init = async function (...args) {
+  const result = await init.apply(this, args); // creates and binds the sockets
+  for (const s of [this.iopub, this.shell, this.control, this.stdin]) s.sendTimeout = 0;
+  return result;
+};
+require(require.resolve('tslab/dist/main.js')).main();
