@@ -8,6 +8,7 @@
  *   demo                                   the README's main job
  */
 import { parseArgs } from 'node:util';
+import { basename } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/backend-ladder';
@@ -22,6 +23,7 @@ import { trainCommand } from './train-command';
 import { loadRun, sampleClasses, sampleCommand } from './sample-command';
 import { experimentCommand } from './experiment-command';
 import { fidBaselineCommand, trainClassifierCommand } from './classifier-command';
+import { samplerSweep, SAMPLER_SWEEP_DEFAULTS } from '../experiments/sampler-sweep';
 import { readExperiment, runExperiment } from './train-command';
 import { disposeTrainState } from '../training/train';
 import { readMetrics } from '../training/run-dir';
@@ -40,7 +42,9 @@ commands:
                                          ablation grid: train + evaluate every variant x seed (README: cluster options)
   demo                                   the main job: train tiny-32/8 on MNIST, write samples and the loss curve
   train-classifier --dataset mnist|fashion-mnist [--steps N]   train the metrics/REPA classifier, write its weights
-  fid-baseline --dataset mnist|fashion-mnist|emoji [--n 1000]   real-vs-real FID/KID/precision/recall`;
+  fid-baseline --dataset mnist|fashion-mnist|emoji [--n 1000]   real-vs-real FID/KID/precision/recall
+  sampler-sweep --run DIR [--out experiments/results/sampler-sweep] [--samples 500] [--steps 5,10,20,50]
+                                         Euler/Heun/Adams-2/3 by steps and a CFG x interval grid, with FID`;
 
 /** One row of the presets table. */
 export function describeConfig(name: string, cfg: ModelConfig): string {
@@ -133,8 +137,31 @@ async function demo(): Promise<void> {
   disposeParams(run.params);
 }
 
+async function samplerSweepCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { run: { type: 'string' }, out: { type: 'string' }, samples: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' } } });
+  if (!values.run) throw new Error(`sampler-sweep needs --run DIR\n${USAGE}`);
+  const out = values.out ?? 'experiments/results/sampler-sweep';
+  const ints = (flag: string, v: string) => v.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: "${x}" is not a positive integer`);
+    return n;
+  });
+  await initBackend();
+  const t0 = performance.now();
+  const points = await samplerSweep({
+    ...SAMPLER_SWEEP_DEFAULTS,
+    runDir: values.run,
+    out,
+    figures: `figures/${basename(out)}`,
+    ...(values.samples ? { samples: ints('samples', values.samples)[0]! } : {}),
+    ...(values.steps ? { steps: ints('steps', values.steps) } : {}),
+    ...(values.seed ? { seed: Number(values.seed) } : {}),
+  });
+  console.log(`${points.length} points in ${((performance.now() - t0) / 60000).toFixed(1)} min; ${out}/summary.md, figures/${basename(out)}-{steps,cfg}.{svg,png}`);
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { info, build, forward, train: trainCommand, sample: sampleCommand, experiment: experimentCommand, demo,
-  'train-classifier': trainClassifierCommand, 'fid-baseline': fidBaselineCommand };
+  'train-classifier': trainClassifierCommand, 'fid-baseline': fidBaselineCommand, 'sampler-sweep': samplerSweepCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
