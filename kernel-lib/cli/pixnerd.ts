@@ -43,7 +43,7 @@ commands:
   demo                                   the main job: train tiny-32/8 on MNIST, write samples and the loss curve
   train-classifier --dataset mnist|fashion-mnist [--steps N]   train the metrics/REPA classifier, write its weights
   fid-baseline --dataset mnist|fashion-mnist|emoji [--n 1000]   real-vs-real FID/KID/precision/recall
-  sampler-sweep --run DIR [--out experiments/results/sampler-sweep] [--samples 500] [--steps 5,10,20,50]
+  sampler-sweep --run DIR [--out experiments/results/sampler-sweep] [--samples 500] [--steps 5,10,20,50] [--cfg-scales 1,1.5,2,3]
                                          Euler/Heun/Adams-2/3 by steps and a CFG x interval grid, with FID`;
 
 /** One row of the presets table. */
@@ -138,7 +138,7 @@ async function demo(): Promise<void> {
 }
 
 async function samplerSweepCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { run: { type: 'string' }, out: { type: 'string' }, samples: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { run: { type: 'string' }, out: { type: 'string' }, samples: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, 'cfg-scales': { type: 'string' } } });
   if (!values.run) throw new Error(`sampler-sweep needs --run DIR\n${USAGE}`);
   const out = values.out ?? 'experiments/results/sampler-sweep';
   const ints = (flag: string, v: string) => v.split(',').map((x) => {
@@ -156,6 +156,7 @@ async function samplerSweepCommand(args: string[]): Promise<void> {
     ...(values.samples ? { samples: ints('samples', values.samples)[0]! } : {}),
     ...(values.steps ? { steps: ints('steps', values.steps) } : {}),
     ...(values.seed ? { seed: Number(values.seed) } : {}),
+    ...(values['cfg-scales'] ? { cfgScales: values['cfg-scales'].split(',').map(Number) } : {}),
   });
   console.log(`${points.length} points in ${((performance.now() - t0) / 60000).toFixed(1)} min; ${out}/summary.md, figures/${basename(out)}-{steps,cfg}.{svg,png}`);
 }
