@@ -3,7 +3,8 @@
  * with classifier-free guidance. Samplers are pure step rules; this function owns the loop.
  *
  *   euler:  x <- x + v(x, t) dt
- *   heun:   x' = x + v dt;  x <- x + (v(x, t) + v(x', t')) / 2 dt     (2 evaluations per step)
+ *   heun:   x' = x + v dt;  x <- x + (v(x, t) + v(x', t')) / 2 dt     (2 evaluations per step;
+ *           the last step, which ends at t = 1, is an Euler step: 2N - 1 evaluations)
  *   adams:  x <- x + (sum_j c_j v_j) dt over the last `order` velocities (adams.ts)
  *
  * Legend: B batch, images [B, H, W, C].
@@ -69,6 +70,12 @@ export function sample(model: VelocityModel, noise: tf.Tensor4D, y: tf.Tensor1D,
         v = velocity(x, t);
         break;
       case 'heun':
+        // The last step ends at t = 1, where the model was never trained (logit-normal t) and
+        // the guidance interval is off: as in EDM's Heun, that step is a plain Euler step.
+        if (i === opts.steps - 1) {
+          v = velocity(x, t);
+          break;
+        }
         v = tf.tidy(() => {
           const v1 = velocity(x, t);
           const v2 = velocity(tf.add(x, tf.mul(v1, dt)) as tf.Tensor4D, tNext);
