@@ -12,10 +12,8 @@
  * `eval.samples = 0` or `none` skip sampling: every metric is null.
  */
 import type { RunSpec } from './experiment-config';
-import type { FeatureExtractor } from '../metrics/feature-extractor';
 import { evaluate } from '../metrics/evaluate';
-import { loadSmallCnn } from '../classifier/small-cnn';
-import { loadNsfwjsNet } from '../classifier/nsfwjs-nets';
+import { defaultNetworkFor, loadNetwork } from '../classifier/networks';
 import { datasetFromConfig } from '../../data-loaders/from-config';
 import { ConfigError } from '../util/errors';
 
@@ -39,27 +37,25 @@ export type EvalExtractor = (typeof EVAL_EXTRACTORS)[number];
 
 /** The feature network for a run: eval.classifier, else the dataset's own classifier, else MobileNetV2. */
 export function evalExtractorFor(spec: Pick<RunSpec, 'data' | 'eval'>): EvalExtractor {
-  const name = spec.eval.classifier ?? (spec.data.dataset === 'mnist' || spec.data.dataset === 'fashion-mnist' ? spec.data.dataset : 'mobilenet-v2');
+  const name = spec.eval.classifier ?? defaultNetworkFor(spec.data.dataset);
   if (!(EVAL_EXTRACTORS as readonly string[]).includes(name)) throw new ConfigError('eval.classifier', name, `must be one of ${EVAL_EXTRACTORS.join(', ')}`);
   return name as EvalExtractor;
-}
-
-async function loadExtractor(name: Exclude<EvalExtractor, 'none'>): Promise<FeatureExtractor & { dispose?: () => void }> {
-  if (name === 'mobilenet-v2') return loadNsfwjsNet('MobileNetV2');
-  return loadSmallCnn(name);
 }
 
 const NO_METRICS: RunMetrics = { fid: null, kid: null, kidStd: null, precision: null, recall: null, classAccuracy: null, realFid: null, extractor: null, evalSamples: 0, evalSeconds: 0 };
 
 /** Evaluates a run directory's EMA model as the spec's eval recipe says. */
-export async function evaluateRun(runDir: string, spec: RunSpec, opts: { quiet?: boolean } = {}): Promise<RunMetrics> {
+export async function evaluateRun(runDir: string, spec: Pick<RunSpec, 'seed' | 'model' | 'data' | 'eval' | 'dir'>, opts: { quiet?: boolean } = {}): Promise<RunMetrics> {
   const which = evalExtractorFor(spec);
   const n = spec.eval.samples;
   if (n === 0 || which === 'none') return NO_METRICS;
   const size = spec.model.imageSize;
+  // MNIST / Fashion-MNIST: test split vs train split; datasets without splits (emoji, folder)
+  // draw the baseline's n images from the same set
+  const hasSplits = spec.data.dataset === 'mnist' || spec.data.dataset === 'fashion-mnist';
   const real = await datasetFromConfig({ ...spec.data, split: 'test' }, size);
-  const realBaseline = await datasetFromConfig({ ...spec.data, split: 'train' }, size);
-  const extractor = await loadExtractor(which);
+  const realBaseline = hasSplits ? await datasetFromConfig({ ...spec.data, split: 'train' }, size) : undefined;
+  const extractor = await loadNetwork(which);
   let last = 0;
   const t0 = performance.now();
   try {
@@ -70,8 +66,7 @@ export async function evaluateRun(runDir: string, spec: RunSpec, opts: { quiet?:
         sampler: { sampler: spec.eval.sampler, steps: spec.eval.steps, order: spec.eval.order, cfg: spec.eval.cfg, interval: spec.eval.interval, seed: spec.seed },
       },
       real,
-      // folder and emoji datasets have no split: the baseline then draws n other images of `real`
-      realBaseline: spec.data.dataset === 'mnist' || spec.data.dataset === 'fashion-mnist' ? realBaseline : undefined,
+      realBaseline,
       extractor,
       n,
       seed: spec.seed,
@@ -98,6 +93,6 @@ export async function evaluateRun(runDir: string, spec: RunSpec, opts: { quiet?:
       evalSeconds: Math.round(r.seconds * 10) / 10,
     };
   } finally {
-    extractor.dispose?.();
+    extractor.dispose();
   }
 }

@@ -12,9 +12,9 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { SamplerKind } from '../sampling/sample';
+import { modelEvaluations, type SamplerKind } from '../sampling/sample';
 import type { DataConfig } from '../../data-loaders/from-config';
-import type { RunSpec, EvalConfig } from './experiment-config';
+import type { EvalConfig } from './experiment-config';
 import { evaluateRun, type RunMetrics } from './evaluate-run';
 import { resolveModelConfig } from '../config/presets';
 import { tableMarkdown } from '../viz/table';
@@ -70,7 +70,6 @@ export interface SweepPoint extends RunMetrics {
 }
 
 export const samplerLabel = (s: SweepSampler): string => (s.sampler === 'adams' ? `adams-${s.order ?? 2}` : s.sampler);
-const nfeOf = (s: SweepSampler, steps: number) => (s.sampler === 'heun' ? 2 * steps - 1 : steps);
 const key = (p: Pick<SweepPoint, 'study' | 'sampler' | 'steps' | 'cfg' | 'interval'>) => `${p.study}|${p.sampler}|${p.steps}|${p.cfg}|${p.interval}`;
 
 /** The points of a sweep, in order (steps study first, then the CFG grid). */
@@ -103,9 +102,8 @@ export async function samplerSweep(o: SamplerSweepOptions): Promise<SweepPoint[]
     if (done.has(key(head))) continue;
     if (!o.quiet) console.log(`[${i + 1}/${plan.length}] ${head.study}: ${head.sampler} ${head.steps} steps, CFG ${head.cfg} on ${head.interval}`);
     const ev: EvalConfig = { samples: o.samples, sampler: p.s.sampler, order: p.s.order, steps: p.steps, cfg: p.cfg, interval: p.interval };
-    const spec = { seed: o.seed, model, data: runCfg.data, eval: ev, dir: basename(o.runDir) } as unknown as RunSpec;
-    const m = await evaluateRun(o.runDir, spec, { quiet: o.quiet });
-    const point: SweepPoint = { ...head, nfe: nfeOf(p.s, p.steps), ...m };
+    const m = await evaluateRun(o.runDir, { seed: o.seed, model, data: runCfg.data, eval: ev, dir: basename(o.runDir) }, { quiet: o.quiet });
+    const point: SweepPoint = { ...head, nfe: modelEvaluations(p.s.sampler, p.steps), ...m };
     appendFileSync(file, JSON.stringify(point) + '\n');
     points.push(point);
   }

@@ -21,6 +21,11 @@ import { timeGrid } from './time-grid';
 export type SamplerKind = 'euler' | 'heun' | 'adams';
 export const SAMPLER_KINDS: readonly SamplerKind[] = ['euler', 'heun', 'adams'];
 
+/** Model evaluations per image of a sampler over `steps` steps (Heun's last step is Euler; CFG's doubled batch not counted). */
+export function modelEvaluations(sampler: SamplerKind, steps: number): number {
+  return sampler === 'heun' ? 2 * steps - 1 : steps;
+}
+
 export interface SampleOptions {
   sampler: SamplerKind;
   steps: number;

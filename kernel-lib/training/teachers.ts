@@ -9,30 +9,19 @@
  */
 import type { TeacherName } from './train-config';
 import { randomTeacher, type Teacher } from './repa';
-import { loadSmallCnn } from '../classifier/small-cnn';
-import { loadNsfwjsNet } from '../classifier/nsfwjs-nets';
+import { defaultNetworkFor, loadNetwork } from '../classifier/networks';
 
 export type DisposableTeacher = Teacher & { dispose(): void };
 
 /** The concrete teacher `auto` means for a dataset. */
 export function resolveTeacherName(name: TeacherName, dataset: string): Exclude<TeacherName, 'auto'> {
-  if (name !== 'auto') return name;
-  return dataset === 'mnist' || dataset === 'fashion-mnist' ? dataset : 'mobilenet-v2';
+  return name === 'auto' ? defaultNetworkFor(dataset) : name;
 }
 
 /** Loads a teacher (the caller disposes it). `channels` / `cell` / `seed` shape the random one. */
 export async function loadTeacher(name: TeacherName, ctx: { dataset: string; channels: number; cell: number; seed: number }): Promise<DisposableTeacher> {
   const which = resolveTeacherName(name, ctx.dataset);
-  switch (which) {
-    case 'random':
-      return randomTeacher({ channels: ctx.channels, cell: ctx.cell, dim: 64, seed: ctx.seed });
-    case 'mobilenet-v2': {
-      const net = await loadNsfwjsNet('MobileNetV2');
-      return { ...net.teacher, dispose: () => net.dispose() };
-    }
-    default: {
-      const clf = loadSmallCnn(which);
-      return { ...clf.teacher, dispose: () => clf.dispose() };
-    }
-  }
+  if (which === 'random') return randomTeacher({ channels: ctx.channels, cell: ctx.cell, dim: 64, seed: ctx.seed });
+  const net = await loadNetwork(which);
+  return { ...net.teacher, dispose: () => net.dispose() };
 }
