@@ -1,12 +1,19 @@
 /**
- * The benchmark suite:  npm run bench [-- --quick] [--configs bench-S,bench-M] [--heads nerf,linear]
- *                                        [--matmul native,stock] [--reps N] [--out bench/results.json]
+ * The benchmark suite:  npm run bench [-- --quick] [--configs bench-S,bench-M,bench-XL-forward]
+ *                          [--heads nerf,linear,baseline] [--kernels project,stock] [--reps N]
+ *                          [--no-micro] [--out bench/results.json]
  *
- * For each configuration x matMul path x head: the training step (forward + backward + AdamW,
+ * For each configuration x kernel set x head: the training step (forward + backward + AdamW,
  * after warm-up; median and spread), images/s, one CFG sampling forward (batch doubled), achieved
  * GFLOP/s from the analytic FLOP count (a training step counts 3x the forward), peak RSS and tfjs
- * memory. Compared with the PyTorch reference's times on this machine class (issue: 2 threads,
- * PyTorch 1.13 CPU + OpenBLAS, float32). Writes bench/results.json and prints a table.
+ * memory; then the micro-benchmarks of bench/micro.ts. Compared with the PyTorch reference's
+ * times on this machine class (issue: 2 threads, PyTorch 1.13 CPU + OpenBLAS, float32). Writes
+ * one results file and prints a table.
+ *
+ * Heads: `nerf` (the config), `linear` (the same trunk with the DiT linear head) and `baseline`
+ * (the linear head on a trunk as deep as trunk + field blocks: the paper's Table 1 pairs
+ * PixNerd-L/16, 22 + 2 blocks, with Baseline-L/16, 24 blocks). Kernels: `project` (the native
+ * BLAS matMuls and the wasm overrides of kernel-lib/backend) or `stock` (plain tfjs-backend-wasm).
  */
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
@@ -15,12 +22,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../kernel-lib/backend/backend-ladder';
+import { disableWasmKernelOverrides } from '../kernel-lib/backend/native-kernels';
 import { disableNativeMatmul, enableNativeMatmul } from '../kernel-lib/backend/native-matmul';
 import { createConfig, type ModelConfig } from '../kernel-lib/config/model-config';
 import { PRESETS } from '../kernel-lib/config/presets';
 import { forwardFlops } from '../kernel-lib/model/flops';
 import { disposeParams, initParams, parameterCount } from '../kernel-lib/model/params';
-import { pixnerdForward } from '../kernel-lib/model/pixnerd';
 import { createTrainConfig } from '../kernel-lib/training/train-config';
 import { initTrainState, disposeTrainState } from '../kernel-lib/training/train';
 import { lossAndGrads } from '../kernel-lib/training/train-step';
@@ -28,6 +35,7 @@ import { adamwStep } from '../kernel-lib/training/adamw';
 import { guidedVelocity } from '../kernel-lib/sampling/guidance';
 import { modelVelocity } from '../kernel-lib/sampling/sample';
 import { writeFileAtomic } from '../kernel-lib/util/atomic-write';
+import { microBenchmarks } from './micro';
 
 /** Reference PyTorch times on this machine class (the issue's figures; the middle of each range is used for ratios). */
 export const REFERENCE_MS: Record<string, { trainStep?: [number, number]; sampleForward?: [number, number] }> = {
@@ -115,24 +123,98 @@ async function benchOne(c: BenchCase, reps: number, warmup: number) {
   return result;
 }
 
+export type BenchHead = 'nerf' | 'linear' | 'baseline';
+const HEADS: readonly BenchHead[] = ['nerf', 'linear', 'baseline'];
+type Kernels = 'project' | 'stock';
+
+/** The model a bench head runs: see the file comment. */
+export function headModel(base: ModelConfig, head: BenchHead): ModelConfig {
+  if (head === 'nerf') return base;
+  const fieldBlocks = base.head.kind === 'nerf' ? base.head.blocks : 0;
+  return createConfig({ head: { kind: 'linear' }, depth: head === 'baseline' ? base.depth + fieldBlocks : base.depth }, base);
+}
+
 /** One case in this process: prints its result as one JSON line. */
 async function runCase(spec: string, reps: number, warmup: number): Promise<void> {
-  const [name, head, matmul] = spec.split(':') as [string, string, string];
+  if (spec === 'micro') {
+    await initBackend({ backend: 'wasm', quiet: true });
+    const rows = microBenchmarks((line) => console.error(line));
+    return void console.log(JSON.stringify({ micro: rows, leakedTensors: tf.memory().numTensors }));
+  }
+  const [name, head, kernels] = spec.split(':') as [string, BenchHead, Kernels];
   const base = CASES[name];
   if (!base) throw new Error(`unknown config ${name}`);
   const info = await initBackend({ quiet: true });
-  if (info.backend === 'wasm') {
-    if (matmul === 'native') {
-      const s = enableNativeMatmul();
-      if (!s.active) return void console.log(JSON.stringify({ skipped: s.reason }));
-    } else disableNativeMatmul();
+  if (info.backend === 'wasm' && kernels === 'stock') {
+    disableNativeMatmul();
+    disableWasmKernelOverrides();
+  } else if (info.backend === 'wasm') {
+    const s = enableNativeMatmul();
+    if (!s.active) return void console.log(JSON.stringify({ skipped: s.reason }));
   }
-  const model = head === 'linear' ? createConfig({ head: { kind: 'linear' } }, base.model()) : base.model();
+  const model = headModel(base.model(), head);
   try {
-    const r = await benchOne({ ...base, model }, base.forwardOnly ? 1 : reps, warmup);
+    const r = await benchOne({ ...base, model }, base.forwardOnly ? 2 : reps, warmup);
     console.log(JSON.stringify(r));
   } catch (e) {
     console.log(JSON.stringify({ error: (e as Error).message }));
+  }
+}
+
+/** Runs `--case spec` in a fresh process (the wasm heap never shrinks, so cases must not share it). */
+function subprocess(spec: string, reps: number, quick: boolean): Record<string, unknown> {
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--case', spec, '--reps', String(reps), ...(quick ? ['--quick'] : [])], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 26,
+    });
+    return JSON.parse(out.trim().split('\n').pop()!);
+  } catch (e) {
+    const err = e as { stdout?: string; message: string };
+    return { error: (err.stdout?.trim().split('\n').pop() || err.message).slice(0, 300) };
+  }
+}
+
+type Row = Record<string, any>;
+
+/**
+ * The neural field's cost over a linear-head model, measured and by the analytic FLOP count:
+ * vs `linear` (same trunk) and vs `baseline` (equal depth, the paper's Table 1 comparison).
+ */
+function overheads(rows: Row[]): void {
+  for (const r of rows) {
+    if (r.head !== 'nerf' || r.error) continue;
+    const over: Row = {};
+    for (const other of ['linear', 'baseline'] as const) {
+      const o = rows.find((x) => x.config === r.config && x.kernels === r.kernels && x.head === other && !x.error);
+      if (!o) continue;
+      over[other] = {
+        trainStep: r.trainStep && o.trainStep ? r.trainStep.median / o.trainStep.median - 1 : null,
+        sampleForward: r.sampleForward.median / o.sampleForward.median - 1,
+        flops: r.forwardGflop / o.forwardGflop - 1,
+      };
+    }
+    r.nfOverhead = over;
+  }
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)} %`);
+
+function printTable(rows: Row[]): void {
+  console.log('\n| config | head | kernels | train step ms (p10-p90) | img/s | train GFLOP/s | vs reference | CFG forward ms | vs reference | NF overhead train / fwd / FLOPs | peak RSS GiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    if (r.error) {
+      console.log(`| ${r.config} | ${r.head} | ${r.kernels} | error: ${r.error} |`);
+      continue;
+    }
+    const t = r.trainStep, s = r.sampleForward;
+    const o = r.nfOverhead?.baseline ?? r.nfOverhead?.linear;
+    const vs = r.nfOverhead?.baseline ? 'vs baseline' : 'vs linear';
+    console.log(
+      `| ${r.config} | ${r.head} | ${r.kernels} | ${t ? `${t.median.toFixed(0)} (${t.p10.toFixed(0)}-${t.p90.toFixed(0)})` : '-'} | ${t ? t.imagesPerSec.toFixed(1) : '-'} | ${t ? t.gflops.toFixed(1) : '-'} | ${r.trainRatio ? r.trainRatio.toFixed(2) + 'x' : '-'} | ${s.median.toFixed(0)} | ${r.sampleRatio ? r.sampleRatio.toFixed(2) + 'x' : '-'} | ${o ? `${pct(o.trainStep)} / ${pct(o.sampleForward)} / ${pct(o.flops)} ${vs}` : '-'} | ${(r.peakRssBytes / 2 ** 30).toFixed(2)} |`,
+    );
   }
 }
 
@@ -141,38 +223,40 @@ async function main() {
     options: {
       quick: { type: 'boolean', default: false },
       configs: { type: 'string', default: 'bench-S,bench-M,bench-XL-forward' },
-      heads: { type: 'string', default: 'nerf,linear' },
-      matmul: { type: 'string', default: 'native,stock' },
+      heads: { type: 'string', default: HEADS.join(',') },
+      kernels: { type: 'string', default: 'project,stock' },
+      'stock-configs': { type: 'string', default: 'bench-S' },
       reps: { type: 'string' },
+      micro: { type: 'boolean', default: true },
+      'no-micro': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results.json' },
       case: { type: 'string' },
     },
   });
-  if (values.case) return runCase(values.case, Number(values.reps ?? (values.quick ? 3 : 10)), values.quick ? 1 : 2);
   const reps = Number(values.reps ?? (values.quick ? 3 : 10));
-  const warmup = values.quick ? 1 : 2;
+  const quick = values.quick!;
+  if (values.case) return runCase(values.case, reps, quick ? 1 : 2);
   const info = await initBackend();
-  const rows: Record<string, unknown>[] = [];
+  const heads = values.heads!.split(',') as BenchHead[];
+  for (const h of heads) if (!HEADS.includes(h)) throw new Error(`unknown head ${h} (known: ${HEADS.join(', ')})`);
+  const stockConfigs = new Set(values['stock-configs']!.split(','));
+  const rows: Row[] = [];
   for (const name of values.configs!.split(',')) {
     const base = CASES[name];
     if (!base) throw new Error(`unknown config ${name} (known: ${Object.keys(CASES).join(', ')})`);
-    for (const matmul of values.matmul!.split(',')) {
-      if (info.backend !== 'wasm' && matmul !== 'native') continue; // the stock/native switch is a wasm matter
-      for (const head of values.heads!.split(',')) {
-        if (base.forwardOnly && head !== 'nerf') continue;
-        const label = `${name} ${head} ${info.backend}/${matmul}`;
-        process.stdout.write(`${label} ... `);
-        // each case in a fresh process: the wasm heap never shrinks, so cases must not share it
-        let r: Record<string, unknown>;
-        try {
-          const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--case', `${name}:${head}:${matmul}`, '--reps', String(reps), ...(values.quick ? ['--quick'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-          r = JSON.parse(out.trim().split('\n').pop()!);
-        } catch (e) {
-          const err = e as { stderr?: string; stdout?: string; message: string };
-          r = { error: (err.stdout?.trim().split('\n').pop() || err.stderr?.trim().split('\n').pop() || err.message).slice(0, 300) };
+    for (const kernels of values.kernels!.split(',') as Kernels[]) {
+      if (kernels !== 'project' && kernels !== 'stock') throw new Error(`unknown kernel set ${kernels} (known: project, stock)`);
+      // plain wasm is the comparison: only on wasm, and only on the configs asked for (it is slow)
+      if (kernels === 'stock' && (info.backend !== 'wasm' || !stockConfigs.has(name))) continue;
+      for (const head of heads) {
+        process.stdout.write(`${name} ${head} ${info.backend}/${kernels} ... `);
+        const model = headModel(base.model(), head);
+        const r = subprocess(`${name}:${head}:${kernels}`, kernels === 'stock' ? Math.min(reps, 3) : reps, quick || kernels === 'stock');
+        if (r.skipped) {
+          console.log(`skipped: ${r.skipped}`);
+          continue;
         }
-        if (r.skipped) { console.log(`skipped: ${r.skipped}`); continue; }
-        const row: Record<string, unknown> = { config: name, head, backend: info.backend, matmul, ...r };
+        const row: Row = { config: name, head, backend: info.backend, kernels, depth: model.depth, forwardGflop: forwardFlops(model, base.batch).total / 1e9, ...r };
         if (!r.error) {
           const ref = REFERENCE_MS[name];
           const mid = (x: [number, number] | undefined) => (x ? (x[0] + x[1]) / 2 : undefined);
@@ -186,22 +270,16 @@ async function main() {
       }
     }
   }
-  // neural-field vs linear overhead per config and matMul path
-  for (const r of rows) {
-    if (r.head !== 'nerf' || !r.trainStep) continue;
-    const lin = rows.find((o) => o.config === r.config && o.matmul === r.matmul && o.head === 'linear' && o.trainStep) as { trainStep: { median: number } } | undefined;
-    if (lin) r.nerfOverLinear = (r.trainStep as { median: number }).median / lin.trainStep.median - 1;
+  overheads(rows);
+  let micro: unknown = null;
+  if (values.micro && !values['no-micro'] && info.backend === 'wasm') {
+    console.log('\nmicro-benchmarks (bench-S shapes): stock wasm | project kernels, BLAS 1 thread | project kernels');
+    micro = subprocess('micro', reps, quick);
   }
-  const out = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, backend: describeBackend(info), reps, warmup, reference: REFERENCE_MS, rows };
+  const out = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, backend: describeBackend(info), reps, warmup: quick ? 1 : 2, reference: REFERENCE_MS, rows, micro };
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileAtomic(values.out!, JSON.stringify(out, null, 2) + '\n');
-  console.log('\n| config | head | matMul | train step ms (p10-p90) | img/s | train GFLOP/s | vs reference | CFG forward ms | vs reference | NF overhead | peak RSS GiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows as Record<string, any>[]) {
-    if (r.error) { console.log(`| ${r.config} | ${r.head} | ${r.matmul} | error: ${r.error} |`); continue; }
-    const t = r.trainStep, s = r.sampleForward;
-    console.log(`| ${r.config} | ${r.head} | ${r.matmul} | ${t ? `${t.median.toFixed(0)} (${t.p10.toFixed(0)}-${t.p90.toFixed(0)})` : '-'} | ${t ? t.imagesPerSec.toFixed(1) : '-'} | ${t ? t.gflops.toFixed(1) : '-'} | ${r.trainRatio ? r.trainRatio.toFixed(2) + 'x' : '-'} | ${s.median.toFixed(0)} | ${r.sampleRatio ? r.sampleRatio.toFixed(2) + 'x' : '-'} | ${r.nerfOverLinear !== undefined ? (100 * r.nerfOverLinear).toFixed(1) + '%' : '-'} | ${(r.peakRssBytes / 2 ** 30).toFixed(2)} |`);
-  }
+  printTable(rows);
   console.log(`\nwrote ${values.out}`);
 }
 
