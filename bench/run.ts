@@ -227,7 +227,6 @@ async function main() {
       kernels: { type: 'string', default: 'project,stock' },
       'stock-configs': { type: 'string', default: 'bench-S' },
       reps: { type: 'string' },
-      micro: { type: 'boolean', default: true },
       'no-micro': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results.json' },
       case: { type: 'string' },
@@ -272,7 +271,7 @@ async function main() {
   }
   overheads(rows);
   let micro: unknown = null;
-  if (values.micro && !values['no-micro'] && info.backend === 'wasm') {
+  if (!values['no-micro'] && info.backend === 'wasm') {
     console.log('\nmicro-benchmarks (bench-S shapes): stock wasm | project kernels, BLAS 1 thread | project kernels');
     micro = subprocess('micro', reps, quick);
   }
