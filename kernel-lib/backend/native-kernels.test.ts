@@ -425,10 +425,42 @@ const SUM_CASES: [number[], number | number[], boolean][] = [
   [[2, 64, 4, 16], [0, 1, 2], false],
 ];
 
-otest('Sum over non-innermost axes (axis 0, middle, several, keepDims, size-1, empty) equals stock to 1e-6', () => {
+/** Sum of x over `axis` in float64 on the host: x's shape with the reduced axes dropped. */
+function hostSum(x: tf.Tensor, axis: number | number[]): Float64Array {
+  const axes = new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? x.rank + a : a)));
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.has(i));
+  const outStrides = kept.map((_, j) => kept.slice(j + 1).reduce((p, i) => p * x.shape[i]!, 1));
+  const out = new Float64Array(kept.reduce((p, i) => p * x.shape[i]!, 1));
+  const xs = x.dataSync();
+  const idx = new Array<number>(x.rank).fill(0);
+  for (let f = 0; f < xs.length; f++) {
+    let o = 0;
+    kept.forEach((i, j) => (o += idx[i]! * outStrides[j]!));
+    out[o]! += xs[f]!;
+    for (let d = x.rank - 1; d >= 0 && ++idx[d]! === x.shape[d]; d--) idx[d] = 0;
+  }
+  return out;
+}
+
+/**
+ * tf.sum with our kernel and with the stock one, each against the float64 sum: ours must be as
+ * accurate as stock, or within 1e-6 of the largest output (a float32 sum's rounding depends on
+ * the order, so ours and stock may differ by more than either differs from the exact sum).
+ */
+function compareSum(label: string, x: tf.Tensor, axis: number | number[], keepDims: boolean): void {
+  const { ours, stock } = onOff(() => tf.sum(x, axis, keepDims));
+  const exact = hostSum(x, axis);
+  assert.equal(ours[0]!.shape, stock[0]!.shape, `${label}: shape`);
+  const scale = Math.max(maxAbs(exact), 1e-30);
+  const errOurs = maxAbsDiff(ours[0]!.values as ArrayLike<number>, exact) / scale;
+  const errStock = maxAbsDiff(stock[0]!.values as ArrayLike<number>, exact) / scale;
+  assert.ok(errOurs <= Math.max(errStock, 1e-6), `${label}: relative error ${errOurs} (stock ${errStock})`);
+}
+
+otest('Sum over non-innermost axes (axis 0, middle, several, keepDims, size-1, empty): as accurate as stock against a float64 sum', () => {
   for (const [shape, axis, keepDims] of SUM_CASES) {
     const x = rnd(shape);
-    compare(`sum [${shape}] axis ${axis}${keepDims ? ' keepDims' : ''}`, () => tf.sum(x, axis, keepDims), 1e-6);
+    compareSum(`sum [${shape}] axis ${axis}${keepDims ? ' keepDims' : ''}`, x, axis, keepDims);
     tf.dispose(x);
   }
   const i = tf.tensor3d(Array.from({ length: 60 }, (_, k) => k - 30), [3, 4, 5], 'int32');
@@ -485,7 +517,7 @@ otest('Sum of 1M elements (threads: split rows, split outer blocks) equals a flo
   }
 });
 
-otest('Sum without the add-on (JS loop) equals stock to 1e-6', () => {
+otest('Sum without the add-on (JS loop): as accurate as stock against a float64 sum', () => {
   disableWasmKernelOverrides();
   const saved = process.env.PIXNERD_NATIVE_BLAS;
   process.env.PIXNERD_NATIVE_BLAS = '0';
@@ -496,7 +528,7 @@ otest('Sum without the add-on (JS loop) equals stock to 1e-6', () => {
     assert.is(fusedKernel('silu'), null, 'no fused kernels without the add-on');
     for (const [shape, axis, keepDims] of SUM_CASES) {
       const x = rnd(shape);
-      compare(`JS sum [${shape}] axis ${axis}`, () => tf.sum(x, axis, keepDims), 1e-6);
+      compareSum(`JS sum [${shape}] axis ${axis}`, x, axis, keepDims);
       tf.dispose(x);
     }
     // ops.ts falls back to the op formulas: same values as stock

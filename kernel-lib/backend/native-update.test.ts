@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { adamwStep, initAdamW, type AdamWHyper, type AdamWPath, type AdamWState } from '../training/adamw';
 import { copyParams, updateEma, type EmaPath } from '../training/ema';
-import { adamwInPlace, emaInPlace, inPlaceUpdates, makeUnique } from './native-update';
+import { disableNativeMatmul, enableNativeMatmul, nativeMatmulActive } from './native-matmul';
+import { adamwOnHeap, emaOnHeap, inPlaceUpdates, makeUnique } from './native-update';
 
 // The in-place updates run on the wasm backend only; 'native' also needs the nativeblas add-on.
 // Without them the comparisons are not registered (the reason is printed); the op path and the
@@ -197,21 +198,62 @@ itest('AdamW in place on 1M+ elements (threaded add-on) equals the op path', () 
   });
 });
 
-itest('AdamW "auto" runs in place: the same buffers, no new tensors or heap buffers', () => {
+itest('AdamW "auto" on the heap: moments keep their buffers, each parameter gets a fresh one; nothing leaks', () => {
   const shapes = { a: [64, 32], b: [32] };
   const params = variables(shapes, { a: values(64 * 32), b: values(32) });
   const state = initAdamW(params);
   const grads = { a: tf.tensor(values(64 * 32), [64, 32]), b: tf.tensor(values(32), [32]) };
-  const ids = [...Object.values(params), ...Object.values(state.m), ...Object.values(state.v)].map((v) => v.dataId);
+  const moments = () => [...Object.values(state.m), ...Object.values(state.v)].map((v) => v.dataId);
+  const ids = moments();
   const t0 = tf.memory().numTensors, h0 = wasm().numDataIds();
   const before = read(params);
-  for (let i = 0; i < 5; i++) adamwStep(params, grads, state, HP, 'auto');
+  for (let i = 0; i < 5; i++) {
+    const pIds = Object.values(params).map((v) => v.dataId);
+    adamwStep(params, grads, state, HP, 'auto');
+    Object.values(params).forEach((v, k) => assert.is.not(v.dataId, pIds[k], 'a parameter was updated in its old buffer'));
+  }
   assert.is(tf.memory().numTensors, t0, 'tensors');
   assert.is(wasm().numDataIds(), h0, 'heap buffers');
-  assert.equal([...Object.values(params), ...Object.values(state.m), ...Object.values(state.v)].map((v) => v.dataId), ids, 'buffers replaced');
+  assert.equal(moments(), ids, 'moment buffers replaced');
   assert.ok(relDiff(read(params), before).worst > 1e-4, 'parameters did not change');
   assert.is(state.step, 5);
   disposeAll(params, state.m, state.v, grads);
+});
+
+itest('the stock XNNPACK matMul (which caches packed weights by buffer) sees every AdamW and EMA update', () => {
+  // Without the add-on every matMul is the stock kernel; here it is forced for the comparison.
+  const wasActive = nativeMatmulActive();
+  disableNativeMatmul();
+  try {
+    for (const kind of KINDS) {
+      const x = tf.tensor(values(16 * 48), [16, 48]);
+      const params = { w: own(values(48 * 32, 0.2), [48, 32]) };
+      const ema = { w: own(values(48 * 32, 0.2), [48, 32], false) };
+      const st = initAdamW(params);
+      const g = { w: tf.tensor(values(48 * 32), [48, 32]) };
+      /** Both matMul kernels with the variable, against a product with a new tensor of its values. */
+      const check = (w: tf.Variable, what: string) => {
+        const got = tf.tidy(() => [tf.matMul(x, w), tf.fused.matMul({ a: x, b: w as tf.Tensor2D, activation: 'relu' })].map((t) => t.dataSync()));
+        const want = tf.tidy(() => {
+          const fresh = tf.tensor2d(w.dataSync(), [w.shape[0]!, w.shape[1]!]);
+          return [tf.matMul(x, fresh), tf.relu(tf.matMul(x, fresh))].map((t) => t.dataSync());
+        });
+        got.forEach((a, i) => assert.ok(maxAbsDiff(a, want[i]!) <= 1e-5, `${kind}: ${what}: ${i ? 'fused' : 'batch'} matMul used stale weights (${maxAbsDiff(a, want[i]!)})`));
+      };
+      for (let step = 0; step < 3; step++) {
+        check(params.w, `AdamW step ${step}`); // packs (and caches) the current weights
+        check(ema.w, `EMA update ${step}`);
+        adamwStep(params, g, st, { ...HP, lr: 0.05 }, kind);
+        updateEma(ema, params, 0.5, kind);
+      }
+      check(params.w, 'AdamW step 3');
+      check(ema.w, 'EMA update 3');
+      disposeAll(params, ema, st.m, st.v, g);
+      x.dispose();
+    }
+  } finally {
+    if (wasActive) enableNativeMatmul();
+  }
 });
 
 itest('AdamW in place: a parameter sharing its buffer (tf.variable(t), clone()) leaves the other tensors unchanged', () => {
@@ -240,7 +282,7 @@ itest('AdamW in place: a parameter sharing its buffer (tf.variable(t), clone()) 
     assert.is.not(p.w.dataId, t.dataId, 'the variable got its own buffer');
     assert.is(wasm().refCount(p.w.dataId), 1);
     assert.is(wasm().refCount(t.dataId), 2, 't and its clone still share');
-    assert.is(wasm().numDataIds(), h0 + 2, 'one private copy each for p and m, nothing else');
+    assert.is(wasm().numDataIds(), h0 + 2, 'one fresh buffer for p and a private copy of m, nothing else');
     for (const [a, b, what] of [[p.w, ref.w, 'p'], [st.m.w!, stRef.m.w!, 'm'], [st.v.w!, stRef.v.w!, 'v']] as const) {
       assert.ok(maxAbsDiff(a.dataSync(), b.dataSync()) <= 1e-6 * Math.max(1, maxAbs(b.dataSync())), `${kind}: ${what} differs from the op path`);
     }
@@ -257,11 +299,11 @@ itest('AdamW in place: mismatched shapes and non-float32 variables are errors', 
   const m = tf.variable(tf.zeros([4, 3]));
   const v = tf.variable(tf.zeros([4, 3]));
   const s = { ...HP, bc1: 0.1, bc2: 0.001 };
-  assert.throws(() => adamwInPlace(p, m, v, tf.zeros([3, 4]), s), /shapes \[4,3\] and \[3,4\] differ/);
-  assert.throws(() => adamwInPlace(p, tf.variable(tf.zeros([12])), v, tf.zeros([4, 3]), s), /adamw: m/);
+  assert.throws(() => adamwOnHeap(p, m, v, tf.zeros([3, 4]), s), /shapes \[4,3\] and \[3,4\] differ/);
+  assert.throws(() => adamwOnHeap(p, tf.variable(tf.zeros([12])), v, tf.zeros([4, 3]), s), /adamw: m/);
   const pi = tf.variable(tf.zeros([4, 3], 'int32'));
-  assert.throws(() => adamwInPlace(pi, m, v, tf.zeros([4, 3]), s), /int32 tensor \[4,3\], float32 expected/);
-  assert.throws(() => emaInPlace(p, tf.zeros([5]), 0.5), /ema: shapes/);
+  assert.throws(() => adamwOnHeap(pi, m, v, tf.zeros([4, 3]), s), /int32 tensor \[4,3\], float32 expected/);
+  assert.throws(() => emaOnHeap(p, tf.zeros([5]), 0.5), /ema: shapes/);
   tf.dispose([p, m, v, pi]);
 });
 
@@ -342,8 +384,8 @@ itest('EMA with a shared buffer: copyParams shares, the in-place update copies f
     // an EMA variable made from a kept tensor
     const t = tf.tensor(init, [8, 5]);
     const e2 = { w: tf.variable(t, false) };
-    emaInPlace(e2.w, params.w, 0.5, kind);
-    assert.equal(Array.from(t.dataSync()), Array.from(init), `${kind}: emaInPlace changed the tensor its variable was made from`);
+    emaOnHeap(e2.w, params.w, 0.5, kind);
+    assert.equal(Array.from(t.dataSync()), Array.from(init), `${kind}: emaOnHeap changed the tensor its variable was made from`);
     disposeAll(params, ema, st.m, st.v, g, e2);
     t.dispose();
   }

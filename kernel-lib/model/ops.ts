@@ -1,6 +1,7 @@
 /**
  * The small functions every PixNerd layer is made of (paper.md 1.3): linear, RMSNorm,
- * LayerNorm, SiLU, adaLN modulation. Pure, shape-documented, no state.
+ * LayerNorm, SiLU, adaLN modulation. Pure, shape-documented, no state; each frees its own
+ * intermediates (tf.tidy), so calling one outside a tidy leaks nothing.
  *
  * Linear weights are stored [in, out] (the transpose of PyTorch's [out, in]), so every
  * shared-weight matMul is a 2-D `[N, in] x [in, out]`, the fast path on every backend.
@@ -35,8 +36,7 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor, b?: tf.Tensor): tf.Tensor2D
 
 /** Linear on the last axis of any rank: [..., in] -> [..., out], through a 2-D reshape. */
 export function linearNd(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const y = linear(x.reshape([-1, dim(x, -1)]) as tf.Tensor2D, w, b);
-  return y.reshape([...x.shape.slice(0, -1), dim(w, 1)]);
+  return tf.tidy(() => linear(x.reshape([-1, dim(x, -1)]) as tf.Tensor2D, w, b).reshape([...x.shape.slice(0, -1), dim(w, 1)]));
 }
 
 /** A fused kernel's outputs (kernel-lib/backend/native-kernels.ts). */
@@ -66,7 +66,7 @@ const siluFused = fusedOp(
 /** SiLU(x) = x * sigmoid(x). */
 export function silu<T extends tf.Tensor>(x: T): T {
   if (x.dtype === 'float32' && fusedKernel('silu')) return siluFused(x) as T;
-  return tf.mul(x, tf.sigmoid(x));
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)) as T);
 }
 
 const swiGluFused = fusedOp(
@@ -77,7 +77,7 @@ const swiGluFused = fusedOp(
 /** The SwiGLU gate SiLU(a) * b.  a, b [..., F] -> [..., F] */
 export function swiGluGate(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (a.dtype === 'float32' && b.dtype === 'float32' && sameShape(a, b) && fusedKernel('swiGlu')) return swiGluFused(a, b);
-  return tf.mul(silu(a), b);
+  return tf.tidy(() => tf.mul(silu(a), b));
 }
 
 function sameShape(a: tf.Tensor, b: tf.Tensor): boolean {
@@ -95,19 +95,23 @@ export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps = RMS_EPS): tf.Tens
       (dy, [x, w, rstd]) => runFused(FUSED_KERNELS.rmsNormGrad, { x: x!, weight: w!, rstd: rstd!, dy }),
     )(x, weight);
   }
-  const ms = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+  return tf.tidy(() => {
+    const ms = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
+  });
 }
 
 /** LayerNorm over the last axis without affine parameters (DiT final layer). [..., n] -> [..., n] */
 export function layerNorm(x: tf.Tensor, eps = 1e-6): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  });
 }
 
 /** adaLN modulation: z * (1 + scale) + shift.  z [B, L, D], shift/scale [B, 1, D] -> [B, L, D] */
 export function modulate(z: tf.Tensor, shift: tf.Tensor, scale: tf.Tensor): tf.Tensor {
-  return tf.add(tf.mul(z, tf.add(scale, 1)), shift);
+  return tf.tidy(() => tf.add(tf.mul(z, tf.add(scale, 1)), shift));
 }
 
 /**
@@ -125,6 +129,8 @@ export function l2Normalize(x: tf.Tensor, axis: number, eps = 1e-12): tf.Tensor 
       (dy, [x, rinv]) => runFused(FUSED_KERNELS.l2NormalizeGrad, { x: x!, rinv: rinv!, dy }, attrs),
     )(x);
   }
-  const sq = tf.sum(tf.square(x), axis, true);
-  return tf.mul(x, tf.rsqrt(tf.maximum(sq, eps * eps)));
+  return tf.tidy(() => {
+    const sq = tf.sum(tf.square(x), axis, true);
+    return tf.mul(x, tf.rsqrt(tf.maximum(sq, eps * eps)));
+  });
 }

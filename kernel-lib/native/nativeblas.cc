@@ -12,10 +12,12 @@
 //   sgemmBuiltin(...)   the same, always with the built-in loop (for tests and comparisons)
 //   setThreads(n)       threads used from the next call on (n >= 1)
 //   info()              { lib, config, threads, builtin, coretype? }
-//   adamw(p, m, v, g, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
-//       one AdamW update in place on equal-length views (see adamw_range for the exact
-//       float32 arithmetic, which is the op-by-op formula of kernel-lib/training/adamw.ts)
-//   ema(e, p, decay)    e <- e * decay + p * (1 - decay) in place (decay 0 copies p)
+//   adamwStep(p, pOut, m, v, g, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
+//       one AdamW update on equal-length views: m and v in place, the new parameter into pOut
+//       (a fresh buffer: tfjs-wasm's XNNPACK matMul caches packed weights by buffer, so a
+//       parameter must never change in place). See adamw_range for the exact float32
+//       arithmetic, which is the op-by-op formula of kernel-lib/training/adamw.ts.
+//   emaStep(e, eOut, p, decay)   eOut <- e * decay + p * (1 - decay) (decay 0 copies p)
 //   reduceSum(x, out, outer, R, inner)
 //       out[o, i] = sum_r x[o, r, i] (any contiguous block of reduced axes, without a transpose)
 //   silu(x, y), siluGrad(x, dy, dx)                     y = x sigmoid(x) and its gradient
@@ -318,8 +320,8 @@ struct AdamW {
 // The same float32 operations, in the same order, as the op path:
 //   m = m*b1 + g*(1-b1);  v = v*b2 + (g*g)*(1-b2);  u = (m/bc1) / (sqrt(v/bc2) + eps)
 //   p = (wd ? p*(1 - lr*wd) : p) - u*lr
-VEC void adamw_range(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict gr,
-                 const AdamW& h, int64_t i0, int64_t i1) {
+VEC void adamw_range(const float* __restrict p, float* __restrict p_out, float* __restrict m, float* __restrict v,
+                     const float* __restrict gr, const AdamW& h, int64_t i0, int64_t i1) {
   const float lr = h.lr, b1 = h.b1, ob1 = h.ob1, b2 = h.b2, ob2 = h.ob2, eps = h.eps, bc1 = h.bc1, bc2 = h.bc2;
   const float decay = h.has_decay ? h.decay : 1.0f;
   for (int64_t i = i0; i < i1; i++) {
@@ -329,16 +331,17 @@ VEC void adamw_range(float* __restrict p, float* __restrict m, float* __restrict
     m[i] = mi;
     v[i] = vi;
     const float u = (mi / bc1) / (std::sqrt(vi / bc2) + eps);
-    p[i] = p[i] * decay - u * lr;  // decay 1 when there is no weight decay: p*1 is exact
+    p_out[i] = p[i] * decay - u * lr;  // decay 1 when there is no weight decay: p*1 is exact
   }
 }
 
-VEC void ema_range(float* __restrict e, const float* __restrict p, float decay, float keep, int64_t i0, int64_t i1) {
+VEC void ema_range(const float* __restrict e, float* __restrict e_out, const float* __restrict p, float decay, float keep,
+                   int64_t i0, int64_t i1) {
   if (decay == 0.0f) {
-    std::memcpy(e + i0, p + i0, sizeof(float) * static_cast<size_t>(i1 - i0));
+    std::memcpy(e_out + i0, p + i0, sizeof(float) * static_cast<size_t>(i1 - i0));
     return;
   }
-  for (int64_t i = i0; i < i1; i++) e[i] = e[i] * decay + p[i] * keep;
+  for (int64_t i = i0; i < i1; i++) e_out[i] = e[i] * decay + p[i] * keep;
 }
 
 // ---- fused element-wise kernels (for the tfjs wasm backend's model ops) ------------------------
@@ -723,53 +726,63 @@ bool get_views(napi_env env, napi_value* argv, int count, const char* fn, const 
 }
 
 napi_value AdamWStep(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
+  size_t argc = 12;
+  napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 11) {
-    napi_throw_type_error(env, nullptr, "nativeblas.adamw(p, m, v, g, lr, beta1, beta2, eps, weightDecay, bc1, bc2): 11 arguments");
+  if (argc < 12) {
+    napi_throw_type_error(env, nullptr, "nativeblas.adamwStep(p, pOut, m, v, g, lr, beta1, beta2, eps, weightDecay, bc1, bc2): 12 arguments");
     return nullptr;
   }
-  static const char* const names[] = {"p", "m", "v", "g"};
-  float* x[4];
+  static const char* const names[] = {"p", "pOut", "m", "v", "g"};
+  float* x[5];
   size_t n = 0;
-  if (!get_views(env, argv, 4, "adamw", names, x, &n)) return nullptr;
+  if (!get_views(env, argv, 5, "adamwStep", names, x, &n)) return nullptr;
   double lr, b1, b2, eps, wd, bc1, bc2;
-  if (!get_num(env, argv[4], "adamw", "lr", &lr) || !get_num(env, argv[5], "adamw", "beta1", &b1) ||
-      !get_num(env, argv[6], "adamw", "beta2", &b2) || !get_num(env, argv[7], "adamw", "eps", &eps) ||
-      !get_num(env, argv[8], "adamw", "weightDecay", &wd) || !get_num(env, argv[9], "adamw", "bc1", &bc1) ||
-      !get_num(env, argv[10], "adamw", "bc2", &bc2))
+  if (!get_num(env, argv[5], "adamwStep", "lr", &lr) || !get_num(env, argv[6], "adamwStep", "beta1", &b1) ||
+      !get_num(env, argv[7], "adamwStep", "beta2", &b2) || !get_num(env, argv[8], "adamwStep", "eps", &eps) ||
+      !get_num(env, argv[9], "adamwStep", "weightDecay", &wd) || !get_num(env, argv[10], "adamwStep", "bc1", &bc1) ||
+      !get_num(env, argv[11], "adamwStep", "bc2", &bc2))
     return nullptr;
   // Scalars rounded to float32 as tfjs does with JS numbers; 1 - beta and 1 - lr*wd in double first.
   const AdamW h{static_cast<float>(lr), static_cast<float>(b1), static_cast<float>(1.0 - b1), static_cast<float>(b2),
                 static_cast<float>(1.0 - b2), static_cast<float>(eps), static_cast<float>(1.0 - lr * wd),
                 static_cast<float>(bc1), static_cast<float>(bc2), wd != 0.0};
-  float *p = x[0], *m = x[1], *v = x[2];
-  const float* gr = x[3];
-  parallel_for(static_cast<int64_t>(n), [=, &h](int64_t i0, int64_t i1) { adamw_range(p, m, v, gr, h, i0, i1); });
+  if (x[0] == x[1]) {
+    napi_throw_error(env, nullptr, "nativeblas.adamwStep: pOut must be a fresh buffer, not p");
+    return nullptr;
+  }
+  const float* p = x[0];
+  float *p_out = x[1], *m = x[2], *v = x[3];
+  const float* gr = x[4];
+  parallel_for(static_cast<int64_t>(n), [=, &h](int64_t i0, int64_t i1) { adamw_range(p, p_out, m, v, gr, h, i0, i1); });
   napi_value undef;
   CHECK(napi_get_undefined(env, &undef));
   return undef;
 }
 
 napi_value EmaStep(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 3) {
-    napi_throw_type_error(env, nullptr, "nativeblas.ema(e, p, decay): 3 arguments");
+  if (argc < 4) {
+    napi_throw_type_error(env, nullptr, "nativeblas.emaStep(e, eOut, p, decay): 4 arguments");
     return nullptr;
   }
-  static const char* const names[] = {"e", "p"};
-  float* x[2];
+  static const char* const names[] = {"e", "eOut", "p"};
+  float* x[3];
   size_t n = 0;
-  if (!get_views(env, argv, 2, "ema", names, x, &n)) return nullptr;
+  if (!get_views(env, argv, 3, "emaStep", names, x, &n)) return nullptr;
   double decay;
-  if (!get_num(env, argv[2], "ema", "decay", &decay)) return nullptr;
+  if (!get_num(env, argv[3], "emaStep", "decay", &decay)) return nullptr;
+  if (x[0] == x[1]) {
+    napi_throw_error(env, nullptr, "nativeblas.emaStep: eOut must be a fresh buffer, not e");
+    return nullptr;
+  }
   const float d = static_cast<float>(decay), keep = static_cast<float>(1.0 - decay);
-  float* e = x[0];
-  const float* p = x[1];
-  parallel_for(static_cast<int64_t>(n), [=](int64_t i0, int64_t i1) { ema_range(e, p, d, keep, i0, i1); });
+  const float* e = x[0];
+  float* e_out = x[1];
+  const float* p = x[2];
+  parallel_for(static_cast<int64_t>(n), [=](int64_t i0, int64_t i1) { ema_range(e, e_out, p, d, keep, i0, i1); });
   napi_value undef;
   CHECK(napi_get_undefined(env, &undef));
   return undef;
@@ -982,8 +995,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgemmBuiltin", nullptr, SgemmBuiltin, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"adamw", nullptr, AdamWStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"ema", nullptr, EmaStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamwStep", nullptr, AdamWStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"emaStep", nullptr, EmaStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"silu", nullptr, Silu, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"siluGrad", nullptr, SiluGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

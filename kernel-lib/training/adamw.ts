@@ -5,12 +5,12 @@
  *   p <- p (1 - lr wd);  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
  *   p <- p - lr * (m / (1 - b1^k)) / (sqrt(v / (1 - b2^k)) + eps)        (k = step, 1-based)
  *
- * On the wasm backend the update runs in place, one call per parameter tensor
- * (kernel-lib/backend/native-update.ts: the add-on's C++ loop, else a JS loop, same float32
- * arithmetic); on every other backend it is the tfjs-op formula below.
+ * On the wasm backend the update is one call per parameter tensor on the wasm heap (moments in
+ * place, the parameter into a fresh buffer; kernel-lib/backend/native-update.ts: the add-on's
+ * C++ loop, else a JS loop, same float32 arithmetic); elsewhere the tfjs-op formula below.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adamwInPlace, inPlaceUpdates, type AdamWScalars, type InPlaceKind } from '../backend/native-update';
+import { adamwOnHeap, inPlaceUpdates, type AdamWScalars, type InPlaceKind } from '../backend/native-update';
 
 export interface AdamWHyper {
   lr: number;
@@ -41,7 +41,7 @@ export function initAdamW(params: Record<string, tf.Variable>): AdamWState {
   return { step: 0, m, v };
 }
 
-/** Which implementation adamwStep uses: `auto` (in place on wasm, tfjs ops elsewhere), or one forced (tests). */
+/** Which implementation adamwStep uses: `auto` (on the wasm heap on wasm, tfjs ops elsewhere), or one forced (tests). */
 export type AdamWPath = 'auto' | 'ops' | InPlaceKind;
 
 /** One AdamW update of every parameter that has a gradient (grads keyed like params). */
@@ -54,7 +54,7 @@ export function adamwStep(params: Record<string, tf.Variable>, grads: Record<str
   if (inPlace) {
     for (const [name, p] of Object.entries(params)) {
       const g = grads[name];
-      if (g) adamwInPlace(p, state.m[name]!, state.v[name]!, g, s, inPlace);
+      if (g) adamwOnHeap(p, state.m[name]!, state.v[name]!, g, s, inPlace);
     }
     return;
   }

@@ -3,22 +3,22 @@
  * sampling uses the EMA weights. As in DiT, the first call with decay 0 copies the weights.
  */
 import * as tf from '@tensorflow/tfjs';
-import { emaInPlace, inPlaceUpdates, type InPlaceKind } from '../backend/native-update';
+import { emaOnHeap, inPlaceUpdates, type InPlaceKind } from '../backend/native-update';
 import type { Params } from '../model/ops';
 
-/** Which implementation updateEma uses: `auto` (in place on wasm, tfjs ops elsewhere), or one forced (tests). */
+/** Which implementation updateEma uses: `auto` (on the wasm heap on wasm, tfjs ops elsewhere), or one forced (tests). */
 export type EmaPath = 'auto' | 'ops' | InPlaceKind;
 
 /**
- * ema <- decay * ema + (1 - decay) * params, for every key of `ema`. On the wasm backend in
- * place, one call per tensor (kernel-lib/backend/native-update.ts); elsewhere tfjs ops.
+ * ema <- decay * ema + (1 - decay) * params, for every key of `ema`. On the wasm backend one
+ * call per tensor on the heap (kernel-lib/backend/native-update.ts); elsewhere tfjs ops.
  */
 export function updateEma(ema: Record<string, tf.Variable>, params: Params, decay: number, path: EmaPath = 'auto'): void {
   for (const name of Object.keys(ema)) if (!params[name]) throw new Error(`EMA: parameter "${name}" is missing`);
   const inPlace = path === 'ops' ? null : inPlaceUpdates(path === 'auto' ? undefined : path);
   if (path !== 'auto' && path !== 'ops' && inPlace === null) throw new Error(`updateEma: the in-place path "${path}" needs the wasm backend (now ${tf.getBackend()})`);
   if (inPlace) {
-    for (const [name, e] of Object.entries(ema)) emaInPlace(e, params[name]!, decay, inPlace);
+    for (const [name, e] of Object.entries(ema)) emaOnHeap(e, params[name]!, decay, inPlace);
     return;
   }
   tf.tidy(() => {
