@@ -1,12 +1,14 @@
 /**
  * The benchmark suite:  npm run bench [-- --quick] [--configs bench-S,bench-M,bench-XL-forward]
  *                          [--heads nerf,linear,baseline] [--kernels project,stock] [--reps N]
- *                          [--no-micro] [--out bench/results.json]
+ *                          [--rounds R] [--no-micro] [--out bench/results.json]
  *
  * For each configuration x kernel set x head: the training step (forward + backward + AdamW,
  * after warm-up; median and spread), images/s, one CFG sampling forward (batch doubled), achieved
  * GFLOP/s from the analytic FLOP count (a training step counts 3x the forward), peak RSS and tfjs
- * memory; then the micro-benchmarks of bench/micro.ts. Compared with the PyTorch reference's
+ * memory; then the micro-benchmarks of bench/micro.ts. Each case runs in a fresh process, in
+ * R rounds (default 3) that go round-robin over the cases with reps / R timed steps each; the
+ * samples are pooled (a shared machine's slow spells then hit every head alike). Compared with the PyTorch reference's
  * times on this machine class (issue: 2 threads, PyTorch 1.13 CPU + OpenBLAS, float32). Writes
  * one results file and prints a table.
  *
@@ -85,7 +87,6 @@ const sampleRss = () => void (peakRss = Math.max(peakRss, process.memoryUsage().
 async function benchOne(c: BenchCase, reps: number, warmup: number) {
   const { model, batch } = c;
   const H = model.imageSize;
-  const fwdFlops = forwardFlops(model, batch).total;
   const result: Record<string, unknown> = { parameters: parameterCount(model), batch, imageSize: H };
   peakRss = process.memoryUsage().rss;
   // one CFG sampling forward: the batch doubled (unconditional half + conditional half)
@@ -94,9 +95,8 @@ async function benchOne(c: BenchCase, reps: number, warmup: number) {
     const x = tf.randomNormal([batch, H, H, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.numClasses), 'int32');
     const vm = modelVelocity(params, model, 'v');
-    const ms = timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), c.forwardOnly ? Math.min(reps, 3) : reps, c.forwardOnly ? 1 : warmup);
-    const st = stats(ms);
-    result.sampleForward = { ...st, gflops: forwardFlops(model, 2 * batch).total / 1e9 / (st.median / 1000) };
+    const ms = timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, c.forwardOnly ? 1 : warmup);
+    result.sampleForward = { ...stats(ms), samples: ms };
     result.tfjsBytesForward = tf.memory().numBytes;
     tf.dispose([x, y]);
     disposeParams(params);
@@ -113,8 +113,7 @@ async function benchOne(c: BenchCase, reps: number, warmup: number) {
       tf.dispose(Object.values(grads));
       if (!Number.isFinite(loss.total)) throw new Error(`non-finite loss ${loss.total}`);
     }, reps, warmup);
-    const st = stats(ms);
-    result.trainStep = { ...st, imagesPerSec: (1000 * batch) / st.median, gflops: (3 * fwdFlops) / 1e9 / (st.median / 1000) };
+    result.trainStep = { ...stats(ms), samples: ms };
     result.tfjsBytesTrain = tf.memory().numBytes;
     tf.dispose([x, y]);
     disposeTrainState(state);
@@ -154,7 +153,7 @@ async function runCase(spec: string, reps: number, warmup: number): Promise<void
   }
   const model = headModel(base.model(), head);
   try {
-    const r = await benchOne({ ...base, model }, base.forwardOnly ? 2 : reps, warmup);
+    const r = await benchOne({ ...base, model }, reps, warmup);
     console.log(JSON.stringify(r));
   } catch (e) {
     console.log(JSON.stringify({ error: (e as Error).message }));
@@ -177,6 +176,23 @@ function subprocess(spec: string, reps: number, quick: boolean): Record<string, 
 }
 
 type Row = Record<string, any>;
+
+/**
+ * One row from the rounds of a case: the samples of every round pooled, then the statistics;
+ * peak RSS the largest. Rounds run the cases round-robin, so a slow spell of a shared machine
+ * falls on every head alike instead of on whichever case ran then.
+ */
+function mergeRounds(parts: Row[]): Row {
+  const failed = parts.find((r) => r.error);
+  if (failed) return { error: failed.error };
+  const pool = (key: 'sampleForward' | 'trainStep') => {
+    if (!parts[0]![key]) return undefined;
+    const samples = parts.flatMap((r) => r[key].samples as number[]);
+    return { ...stats(samples), samples };
+  };
+  const last = parts[parts.length - 1]!;
+  return { ...last, sampleForward: pool('sampleForward'), trainStep: pool('trainStep'), peakRssBytes: Math.max(...parts.map((r) => r.peakRssBytes as number)) };
+}
 
 /**
  * The neural field's cost over a linear-head model, measured and by the analytic FLOP count:
@@ -227,6 +243,7 @@ async function main() {
       kernels: { type: 'string', default: 'project,stock' },
       'stock-configs': { type: 'string', default: 'bench-S' },
       reps: { type: 'string' },
+      rounds: { type: 'string' },
       'no-micro': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results.json' },
       case: { type: 'string' },
@@ -239,35 +256,54 @@ async function main() {
   const heads = values.heads!.split(',') as BenchHead[];
   for (const h of heads) if (!HEADS.includes(h)) throw new Error(`unknown head ${h} (known: ${HEADS.join(', ')})`);
   const stockConfigs = new Set(values['stock-configs']!.split(','));
-  const rows: Row[] = [];
+  const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds}: a positive integer expected`);
+  // The cases to run, in order; project-kernel cases once per round (stock ones, slow, only in the first).
+  const cases: { name: string; kernels: Kernels; head: BenchHead }[] = [];
   for (const name of values.configs!.split(',')) {
-    const base = CASES[name];
-    if (!base) throw new Error(`unknown config ${name} (known: ${Object.keys(CASES).join(', ')})`);
+    if (!CASES[name]) throw new Error(`unknown config ${name} (known: ${Object.keys(CASES).join(', ')})`);
     for (const kernels of values.kernels!.split(',') as Kernels[]) {
       if (kernels !== 'project' && kernels !== 'stock') throw new Error(`unknown kernel set ${kernels} (known: project, stock)`);
       // plain wasm is the comparison: only on wasm, and only on the configs asked for (it is slow)
       if (kernels === 'stock' && (info.backend !== 'wasm' || !stockConfigs.has(name))) continue;
-      for (const head of heads) {
-        process.stdout.write(`${name} ${head} ${info.backend}/${kernels} ... `);
-        const model = headModel(base.model(), head);
-        const r = subprocess(`${name}:${head}:${kernels}`, kernels === 'stock' ? Math.min(reps, 3) : reps, quick || kernels === 'stock');
-        if (r.skipped) {
-          console.log(`skipped: ${r.skipped}`);
-          continue;
-        }
-        const row: Row = { config: name, head, backend: info.backend, kernels, depth: model.depth, forwardGflop: forwardFlops(model, base.batch).total / 1e9, ...r };
-        if (!r.error) {
-          const ref = REFERENCE_MS[name];
-          const mid = (x: [number, number] | undefined) => (x ? (x[0] + x[1]) / 2 : undefined);
-          const tr = r.trainStep as { median: number } | undefined;
-          const sf = r.sampleForward as { median: number };
-          row.trainRatio = tr && mid(ref?.trainStep) ? tr.median / mid(ref!.trainStep)! : null;
-          row.sampleRatio = mid(ref?.sampleForward) ? sf.median / mid(ref!.sampleForward)! : null;
-          console.log(`train ${tr ? tr.median.toFixed(0) + ' ms' : '-'}  sample-forward ${sf.median.toFixed(0)} ms  peak RSS ${((r.peakRssBytes as number) / 2 ** 30).toFixed(2)} GiB`);
-        } else console.log(`failed: ${r.error}`);
-        rows.push(row);
-      }
+      for (const head of heads) cases.push({ name, kernels, head });
     }
+  }
+  const parts = new Map<string, Row[]>();
+  for (let round = 0; round < rounds; round++) {
+    if (rounds > 1) console.log(`\nround ${round + 1}/${rounds}`);
+    for (const { name, kernels, head } of cases) {
+      if (kernels === 'stock' && round > 0) continue;
+      const n = kernels === 'stock' ? Math.min(reps, 3) : Math.ceil(reps / rounds);
+      process.stdout.write(`${name} ${head} ${info.backend}/${kernels} ... `);
+      const r = subprocess(`${name}:${head}:${kernels}`, n, quick || kernels === 'stock');
+      if (r.skipped) console.log(`skipped: ${r.skipped}`);
+      else if (r.error) console.log(`failed: ${r.error}`);
+      else {
+        const tr = r.trainStep as { median: number } | undefined;
+        console.log(`train ${tr ? tr.median.toFixed(0) + ' ms' : '-'}  sample-forward ${(r.sampleForward as { median: number }).median.toFixed(0)} ms  peak RSS ${((r.peakRssBytes as number) / 2 ** 30).toFixed(2)} GiB`);
+      }
+      const key = `${name}:${head}:${kernels}`;
+      parts.set(key, [...(parts.get(key) ?? []), r]);
+    }
+  }
+  const rows: Row[] = [];
+  for (const { name, kernels, head } of cases) {
+    const got = parts.get(`${name}:${head}:${kernels}`)!;
+    if (got.some((r) => r.skipped)) continue;
+    const base = CASES[name]!;
+    const model = headModel(base.model(), head);
+    const row: Row = { config: name, head, backend: info.backend, kernels, depth: model.depth, forwardGflop: forwardFlops(model, base.batch).total / 1e9, rounds: got.length, ...mergeRounds(got) };
+    if (!row.error) {
+      const fwd = forwardFlops(model, base.batch).total;
+      row.sampleForward.gflops = (2 * fwd) / 1e9 / (row.sampleForward.median / 1000);
+      if (row.trainStep) Object.assign(row.trainStep, { imagesPerSec: (1000 * base.batch) / row.trainStep.median, gflops: (3 * fwd) / 1e9 / (row.trainStep.median / 1000) });
+      const ref = REFERENCE_MS[name];
+      const mid = (x: [number, number] | undefined) => (x ? (x[0] + x[1]) / 2 : undefined);
+      row.trainRatio = row.trainStep && mid(ref?.trainStep) ? row.trainStep.median / mid(ref!.trainStep)! : null;
+      row.sampleRatio = mid(ref?.sampleForward) ? row.sampleForward.median / mid(ref!.sampleForward)! : null;
+    }
+    rows.push(row);
   }
   overheads(rows);
   let micro: unknown = null;
