@@ -2,13 +2,16 @@
  * The benchmark suite:  npm run bench [-- --quick] [--configs bench-S,bench-M,bench-XL-forward]
  *                          [--heads nerf,linear,baseline] [--kernels project,stock] [--reps N]
  *                          [--rounds R] [--no-micro] [--out bench/results.json]
+ *                          [--history bench/history.jsonl]
  *
  * For each configuration x kernel set x head: the training step (forward + backward + AdamW,
  * after warm-up; median and spread), images/s, one CFG sampling forward (batch doubled), achieved
  * GFLOP/s from the analytic FLOP count (a training step counts 3x the forward), peak RSS and tfjs
  * memory; then the micro-benchmarks of bench/micro.ts. Each case runs in a fresh process, in
  * R rounds (default 3) that go round-robin over the cases with reps / R timed steps each; the
- * samples are pooled (a shared machine's slow spells then hit every head alike). Compared with the PyTorch reference's
+ * samples are pooled (a shared machine's slow spells then hit every head alike). Each run also
+ * appends its medians to bench/history.jsonl (`--history ''` to skip), which keeps the spread
+ * between runs in view. Compared with the PyTorch reference's
  * times on this machine class (issue: 2 threads, PyTorch 1.13 CPU + OpenBLAS, float32). Writes
  * one results file and prints a table.
  *
@@ -20,7 +23,7 @@
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../kernel-lib/backend/backend-ladder';
@@ -215,6 +218,21 @@ function overheads(rows: Row[]): void {
   }
 }
 
+/**
+ * One line of the run history (bench/history.jsonl): every run's medians, so the spread between
+ * runs on a shared machine stays visible next to the latest results.json.
+ */
+function historyLine(out: { date: string; backend: string; reps: number; rows: Row[] }): Row {
+  return {
+    date: out.date,
+    backend: out.backend,
+    reps: out.reps,
+    rows: out.rows
+      .filter((r) => !r.error)
+      .map((r) => ({ config: r.config, head: r.head, kernels: r.kernels, rounds: r.rounds, trainMs: r.trainStep?.median ?? null, sampleForwardMs: r.sampleForward.median, trainRatio: r.trainRatio, sampleRatio: r.sampleRatio })),
+  };
+}
+
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)} %`);
 
 function printTable(rows: Row[]): void {
@@ -246,6 +264,7 @@ async function main() {
       rounds: { type: 'string' },
       'no-micro': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results.json' },
+      history: { type: 'string', default: 'bench/history.jsonl' },
       case: { type: 'string' },
     },
   });
@@ -315,7 +334,8 @@ async function main() {
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileAtomic(values.out!, JSON.stringify(out, null, 2) + '\n');
   printTable(rows);
-  console.log(`\nwrote ${values.out}`);
+  if (values.history) appendFileSync(values.history, JSON.stringify(historyLine(out)) + '\n');
+  console.log(`\nwrote ${values.out}${values.history ? ` and a line of ${values.history}` : ''}`);
 }
 
 main().catch((e) => {
