@@ -17,12 +17,25 @@
 // awaits resolve as microtasks) and updates a display at every step reached that after ~500
 // updates, and the exception killed the kernel. With `sendTimeout = 0` every send is made at
 // once (ZMQ_DONTWAIT; Jupyter's sockets are PUB and ROUTER, which drop rather than block).
+// A PUB socket drops once its queue holds its high-water mark (1,000 messages by default): a
+// burst of 1,500 display updates then lost the messages that followed it (the cell's next
+// stdout line went missing in about one run of four). The IOPub socket is created with no
+// high-water mark (ZMQ_SNDHWM 0), so it queues instead of dropping; the option must be set
+// before the socket binds, hence in the constructor.
 'use strict';
 const { dirname } = require('node:path');
 
 const tslabDir = dirname(require.resolve('tslab/package.json'));
 const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] }));
 ts.sys.watchDirectory = () => ({ close() {} });
+
+const zmq = require(require.resolve('zeromq', { paths: [tslabDir] }));
+const Publisher = zmq.Publisher;
+zmq.Publisher = class extends Publisher {
+  constructor(options) {
+    super({ sendHighWaterMark: 0, ...options });
+  }
+};
 
 const { ZmqServer } = require(require.resolve('tslab/dist/jupyter.js'));
 const init = ZmqServer.prototype.init;
