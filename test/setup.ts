@@ -2,6 +2,9 @@
  * Test setup: every test file imports this first. Tests run on wasm unless
  * PIXNERD_TEST_BACKEND says otherwise (the features must work on wasm).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initBackend, type BackendName } from '../kernel-lib/backend/backend-ladder';
 
 export const TEST_BACKEND = (process.env.PIXNERD_TEST_BACKEND ?? 'wasm') as BackendName;
@@ -20,4 +23,16 @@ export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
   return m;
+}
+
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory under the OS temp dir, removed when the test process exits. */
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
 }

@@ -1,9 +1,8 @@
-import { maxAbsDiff } from '../../test/setup';
+import { maxAbsDiff, tempDir } from '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfig } from '../config/model-config';
 import { PRESETS } from '../config/presets';
@@ -13,7 +12,7 @@ import { CheckpointError } from '../util/errors';
 import { encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from './safetensors';
 import { assignParams, CHECKPOINT_PREFIX, fromReferenceTensors, toReferenceTensors } from './reference-checkpoint';
 
-const dir = mkdtempSync(join(tmpdir(), 'pixnerd-ckpt-'));
+const dir = tempDir('pixnerd-ckpt-');
 
 /** Hand-built safetensors bytes with one tensor of the given dtype and raw bytes. */
 function handBuilt(dtype: string, shape: number[], bytes: Uint8Array): Uint8Array {

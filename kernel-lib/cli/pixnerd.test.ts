@@ -1,14 +1,13 @@
-import { maxAbs, maxAbsDiff } from '../../test/setup';
+import { maxAbs, maxAbsDiff, tempDir } from '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from '../checkpoint/safetensors';
 
 const FIX = 'test/fixtures/reference';
-const dir = mkdtempSync(join(tmpdir(), 'pixnerd-cli-'));
+const dir = tempDir('pixnerd-cli-');
 const cli = (...args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', 'kernel-lib/cli/pixnerd.ts', ...args], { encoding: 'utf8', env: { ...process.env, PIXNERD_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'] });
 

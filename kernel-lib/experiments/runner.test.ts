@@ -1,9 +1,8 @@
-import '../../test/setup';
+import { tempDir } from '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../util/errors';
 import { deepMerge, expandRuns, parseExperiment, readExperimentFile } from './experiment-config';
@@ -41,7 +40,7 @@ test('bad experiment files name the field', () => {
 });
 
 test('a killed experiment resumes: every run finishes exactly once and the report counts each once', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'pixnerd-exp-')), out = join(root, 'results');
+  const root = tempDir('pixnerd-exp-'), out = join(root, 'results');
   const exp = readExperimentFile(FILE);
   const specs = expandRuns(exp);
   // start, and kill hard as soon as the first run has finished (the second is then under way)

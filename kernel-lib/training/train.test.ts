@@ -1,10 +1,9 @@
-import { maxAbsDiff } from '../../test/setup';
+import { maxAbsDiff, tempDir } from '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfig } from '../config/model-config';
 import { PRESETS } from '../config/presets';
@@ -18,7 +17,7 @@ import { disposeTrainState, initTrainState, train, TrainingError } from './train
 
 /** A micro model: 16 px grey, patch 4 (16 tokens), width 32, 2 trunk blocks, 1 field block. */
 export const MICRO = createConfig({ imageSize: 16, inChannels: 1, patchSize: 4, hiddenSize: 32, numHeads: 2, depth: 2, numClasses: 4, head: { width: 8, mlpRatio: 2, blocks: 1 } });
-const tmp = () => mkdtempSync(join(tmpdir(), 'pixnerd-train-'));
+const tmp = () => tempDir('pixnerd-train-');
 
 /** 8 fixed "images": smooth class-dependent patterns in [-1, 1], raw in [0, 1]. */
 function fixedBatch(n = 8, poison = false): Batch {
