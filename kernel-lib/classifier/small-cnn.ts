@@ -228,6 +228,8 @@ export interface SmallCnnClassifier {
   predict(x: tf.Tensor4D): tf.Tensor2D;
   /** x [B, 32, 32, C] (or 28x28) in [-1, 1] -> penultimate features [B, F] */
   features(x: tf.Tensor4D): tf.Tensor2D;
+  /** Features [B, F] and logits [B, K] from one forward pass. */
+  featuresAndLogits(x: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D };
   /** raw [B, 32, 32, C] (or 28x28) in [0, 1] -> conv grid [B, 8, 8, E] */
   spatialFeatures(raw: tf.Tensor4D): tf.Tensor4D;
   /** The REPA teacher view: `teacher.features(raw)` = spatialFeatures(raw), dim E. */
@@ -250,6 +252,11 @@ export function smallCnnClassifier(params: Record<string, tf.Variable>, cfg: Sma
     metadata,
     predict: (x) => tf.tidy(() => run(x, 'model').logits),
     features: (x) => tf.tidy(() => run(x, 'model').features),
+    featuresAndLogits: (x) =>
+      tf.tidy(() => {
+        const { features, logits } = run(x, 'model');
+        return { features, logits };
+      }),
     spatialFeatures,
     teacher: { name: `${name}/conv${cfg.teacherConv + 1}`, dim: teacherGrid[2], features: spatialFeatures },
     dispose: () => tf.dispose(Object.values(params)),

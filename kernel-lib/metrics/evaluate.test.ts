@@ -7,6 +7,7 @@ import { mnist } from '../../data-loaders/mnist';
 import { loadSmallCnn } from '../classifier/small-cnn';
 import { ConfigError, ShapeError } from '../util/errors';
 import { evaluate, prepareImages, realIndexSets, type SampleSource } from './evaluate';
+import type { FeatureExtractor } from './feature-extractor';
 
 const N = 200;
 const pad32 = (ds: Dataset) => fitImageSize(ds, [32, 32], { kind: 'pad' });
@@ -53,6 +54,34 @@ test('evaluate: real digits score near the real-vs-real baseline; noise scores f
   assert.ok(bad.precision < 0.1, `noise precision ${bad.precision}`);
   assert.ok(bad.classAccuracy! < 0.3, `noise class accuracy ${bad.classAccuracy}`);
   assert.is(bad.realVsRealFid, good.realVsRealFid, 'same seed, same real sets');
+  clf.dispose();
+});
+
+test('evaluate: a classifier extractor with featuresAndLogits runs one forward per chunk, with the same results', async () => {
+  const clf = loadSmallCnn('mnist');
+  const real = pad32(mnist({ split: 'test' }));
+  const calls = { features: 0, predict: 0, both: 0 };
+  /** The classifier with counted calls; `withBoth` false hides featuresAndLogits (the two-forward path). */
+  const counted = (withBoth: boolean): FeatureExtractor => ({
+    name: clf.name,
+    dim: clf.dim,
+    batchSize: clf.batchSize,
+    features: (x) => (calls.features++, clf.features(x)),
+    predict: (x) => (calls.predict++, clf.predict(x)),
+    ...(withBoth ? { featuresAndLogits: (x: tf.Tensor4D) => (calls.both++, clf.featuresAndLogits(x)) } : {}),
+  });
+  const n = 100, chunk = 25;
+  const one = await evaluate({ source: trainDigits(), real, extractor: counted(true), n, chunk });
+  const generated = n / chunk;
+  assert.is(calls.both, generated, 'one featuresAndLogits call per generated chunk');
+  assert.is(calls.predict, 0, 'no separate predict forward');
+  const featuresForReal = calls.features;
+  const two = await evaluate({ source: trainDigits(), real, extractor: counted(false), n, chunk });
+  assert.is(calls.predict, generated);
+  assert.is(calls.features - featuresForReal, featuresForReal + generated, 'the two-forward path also featurises each chunk');
+  assert.is(one.fid, two.fid);
+  assert.is(one.classAccuracy, two.classAccuracy);
+  assert.ok(one.classAccuracy! > 0.9, `class accuracy ${one.classAccuracy}`);
   clf.dispose();
 });
 

@@ -106,9 +106,8 @@ export function prepareImages(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.sub(tf.div(tf.round(tf.mul(tf.add(tf.clipByValue(x, -1, 1), 1), 127.5)), 127.5), 1) as tf.Tensor4D);
 }
 
-/** Features of prepared images, copied to the host.  x [B, H, W, C] -> Float32Array [B * F] */
-function featuresOf(extractor: FeatureExtractor, x: tf.Tensor4D): Float32Array {
-  const f = tf.tidy(() => extractor.features(prepareImages(x)));
+/** Checks an extractor's features of x and copies them to the host (disposing f).  f [B, F] -> Float32Array [B * F] */
+function hostFeatures(extractor: FeatureExtractor, x: tf.Tensor4D, f: tf.Tensor): Float32Array {
   if (f.rank !== 2 || f.shape[0] !== x.shape[0] || f.shape[1] !== extractor.dim) {
     const shape = f.shape.join(', ');
     f.dispose();
@@ -117,6 +116,31 @@ function featuresOf(extractor: FeatureExtractor, x: tf.Tensor4D): Float32Array {
   const data = f.dataSync() as Float32Array;
   f.dispose();
   return data;
+}
+
+/** Features of prepared images, copied to the host.  x [B, H, W, C] -> Float32Array [B * F] */
+function featuresOf(extractor: FeatureExtractor, x: tf.Tensor4D): Float32Array {
+  return hostFeatures(extractor, x, tf.tidy(() => extractor.features(prepareImages(x))));
+}
+
+/**
+ * Features and predicted classes of prepared images: one forward where the extractor is also the
+ * classifier and offers `featuresAndLogits`, else `features` and the classifier's `predict`.
+ * x [B, H, W, C] -> { features [B * F], classes [B] or null without a classifier }
+ */
+function featuresAndClassesOf(extractor: FeatureExtractor, classifier: Pick<FeatureExtractor, 'predict'> | undefined, x: tf.Tensor4D): { features: Float32Array; classes: Int32Array | null } {
+  const argMax = (logits: tf.Tensor) => {
+    const p = tf.argMax(logits, -1);
+    const classes = (p.dataSync() as Int32Array).slice();
+    tf.dispose([p, logits]);
+    return classes;
+  };
+  if (classifier === extractor && extractor.featuresAndLogits) {
+    const { features, logits } = tf.tidy(() => extractor.featuresAndLogits!(prepareImages(x)));
+    return { classes: argMax(logits), features: hostFeatures(extractor, x, features) };
+  }
+  const features = featuresOf(extractor, x);
+  return { features, classes: classifier?.predict ? argMax(tf.tidy(() => classifier.predict!(prepareImages(x)))) : null };
 }
 
 /**
@@ -268,13 +292,10 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
         const shape = batch.images.shape;
         if (batch.images.rank !== 4 || shape[0] !== count) throw new ShapeError(`sample source: expected ${count} images [${count}, H, W, C], got [${shape.join(', ')}]`);
         if (batch.labels.length !== count) throw new ShapeError(`sample source: ${batch.labels.length} labels for ${count} images`);
-        gen.set(featuresOf(extractor, batch.images), s * F);
+        const { features, classes } = featuresAndClassesOf(extractor, classifier, batch.images);
+        gen.set(features, s * F);
+        if (classes) predicted.set(classes, s);
         for (let i = 0; i < count; i++) labels[s + i] = batch.labels[i]!;
-        if (classifier?.predict) {
-          const p = tf.tidy(() => tf.argMax(classifier.predict!(prepareImages(batch.images)), -1));
-          predicted.set(p.dataSync() as Int32Array, s);
-          p.dispose();
-        }
       } finally {
         batch.images.dispose();
       }

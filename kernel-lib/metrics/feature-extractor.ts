@@ -19,6 +19,8 @@ export interface FeatureExtractor {
   features(x: tf.Tensor4D): tf.Tensor2D;
   /** Images [B, H, W, C] in [-1, 1] -> class logits [B, K], where the network is a classifier of the dataset's classes. */
   predict?(x: tf.Tensor4D): tf.Tensor2D;
+  /** Both from one forward pass (a classifier's penultimate features and its logits), where the network offers it. */
+  featuresAndLogits?(x: tf.Tensor4D): { features: tf.Tensor2D; logits: tf.Tensor2D };
   /** Images per `features` call that keep memory bounded (default 100). */
   readonly batchSize?: number;
 }
