@@ -13,6 +13,7 @@
  */
 import type { RunSpec } from './experiment-config';
 import { evaluate } from '../metrics/evaluate';
+import type { FeatureMatrix } from '../metrics/feature-matrix';
 import { defaultNetworkFor, loadNetwork } from '../classifier/networks';
 import { datasetFromConfig } from '../../data-loaders/from-config';
 import { ConfigError } from '../util/errors';
@@ -45,7 +46,11 @@ export function evalExtractorFor(spec: Pick<RunSpec, 'data' | 'eval'>): EvalExtr
 const NO_METRICS: RunMetrics = { fid: null, kid: null, kidStd: null, precision: null, recall: null, classAccuracy: null, realFid: null, extractor: null, evalSamples: 0, evalSeconds: 0 };
 
 /** Evaluates a run directory's EMA model as the spec's eval recipe says. */
-export async function evaluateRun(runDir: string, spec: Pick<RunSpec, 'seed' | 'model' | 'data' | 'eval' | 'dir'>, opts: { quiet?: boolean } = {}): Promise<RunMetrics> {
+export async function evaluateRun(
+  runDir: string,
+  spec: Pick<RunSpec, 'seed' | 'model' | 'data' | 'eval' | 'dir'>,
+  opts: { quiet?: boolean; realFeatureCache?: Map<string, FeatureMatrix> } = {},
+): Promise<RunMetrics> {
   const which = evalExtractorFor(spec);
   const n = spec.eval.samples;
   if (n === 0 || which === 'none') return NO_METRICS;
@@ -70,6 +75,7 @@ export async function evaluateRun(runDir: string, spec: Pick<RunSpec, 'seed' | '
       extractor,
       n,
       seed: spec.seed,
+      realFeatureCache: opts.realFeatureCache,
       onProgress: opts.quiet
         ? undefined
         : (done, total) => {

@@ -16,6 +16,7 @@ import { modelEvaluations, type SamplerKind } from '../sampling/sample';
 import type { DataConfig } from '../../data-loaders/from-config';
 import type { EvalConfig } from './experiment-config';
 import { evaluateRun, type RunMetrics } from './evaluate-run';
+import type { FeatureMatrix } from '../metrics/feature-matrix';
 import { resolveModelConfig } from '../config/presets';
 import { tableMarkdown } from '../viz/table';
 import { writeFigure, type VegaLiteSpec } from '../viz/vega';
@@ -97,12 +98,13 @@ export async function samplerSweep(o: SamplerSweepOptions): Promise<SweepPoint[]
   const points = readPoints(file);
   const done = new Set(points.map(key));
   const plan = sweepPlan(o);
+  const realFeatureCache = new Map<string, FeatureMatrix>(); // every point compares with the same real images
   for (const [i, p] of plan.entries()) {
     const head = { study: p.study, sampler: samplerLabel(p.s), steps: p.steps, cfg: p.cfg, interval: `(${p.interval[0]}, ${p.interval[1]})` };
     if (done.has(key(head))) continue;
     if (!o.quiet) console.log(`[${i + 1}/${plan.length}] ${head.study}: ${head.sampler} ${head.steps} steps, CFG ${head.cfg} on ${head.interval}`);
     const ev: EvalConfig = { samples: o.samples, sampler: p.s.sampler, order: p.s.order, steps: p.steps, cfg: p.cfg, interval: p.interval };
-    const m = await evaluateRun(o.runDir, { seed: o.seed, model, data: runCfg.data, eval: ev, dir: basename(o.runDir) }, { quiet: o.quiet });
+    const m = await evaluateRun(o.runDir, { seed: o.seed, model, data: runCfg.data, eval: ev, dir: basename(o.runDir) }, { quiet: o.quiet, realFeatureCache });
     const point: SweepPoint = { ...head, nfe: modelEvaluations(p.s.sampler, p.steps), ...m };
     appendFileSync(file, JSON.stringify(point) + '\n');
     points.push(point);

@@ -4,10 +4,11 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { fitImageSize, getBatch, seededPermutation, type Dataset } from '../../data-loaders/dataset';
 import { mnist } from '../../data-loaders/mnist';
-import { loadSmallCnn } from '../classifier/small-cnn';
+import { loadSmallCnn, type SmallCnnClassifier } from '../classifier/small-cnn';
 import { ConfigError, ShapeError } from '../util/errors';
 import { evaluate, prepareImages, realIndexSets, type SampleSource } from './evaluate';
 import type { FeatureExtractor } from './feature-extractor';
+import type { FeatureMatrix } from './feature-matrix';
 
 const N = 200;
 const pad32 = (ds: Dataset) => fitImageSize(ds, [32, 32], { kind: 'pad' });
@@ -57,19 +58,23 @@ test('evaluate: real digits score near the real-vs-real baseline; noise scores f
   clf.dispose();
 });
 
-test('evaluate: a classifier extractor with featuresAndLogits runs one forward per chunk, with the same results', async () => {
-  const clf = loadSmallCnn('mnist');
-  const real = pad32(mnist({ split: 'test' }));
-  const calls = { features: 0, predict: 0, both: 0 };
-  /** The classifier with counted calls; `withBoth` false hides featuresAndLogits (the two-forward path). */
-  const counted = (withBoth: boolean): FeatureExtractor => ({
+/** A classifier whose forwards are counted in `calls`; `withBoth` false hides featuresAndLogits (the two-forward path). */
+function countingClassifier(clf: SmallCnnClassifier, calls: { features: number; predict: number; both: number }, withBoth: boolean): FeatureExtractor {
+  return {
     name: clf.name,
     dim: clf.dim,
     batchSize: clf.batchSize,
     features: (x) => (calls.features++, clf.features(x)),
     predict: (x) => (calls.predict++, clf.predict(x)),
     ...(withBoth ? { featuresAndLogits: (x: tf.Tensor4D) => (calls.both++, clf.featuresAndLogits(x)) } : {}),
-  });
+  };
+}
+
+test('evaluate: a classifier extractor with featuresAndLogits runs one forward per chunk, with the same results', async () => {
+  const clf = loadSmallCnn('mnist');
+  const real = pad32(mnist({ split: 'test' }));
+  const calls = { features: 0, predict: 0, both: 0 };
+  const counted = (withBoth: boolean) => countingClassifier(clf, calls, withBoth);
   const n = 100, chunk = 25;
   const one = await evaluate({ source: trainDigits(), real, extractor: counted(true), n, chunk });
   const generated = n / chunk;
@@ -82,6 +87,29 @@ test('evaluate: a classifier extractor with featuresAndLogits runs one forward p
   assert.is(one.fid, two.fid);
   assert.is(one.classAccuracy, two.classAccuracy);
   assert.ok(one.classAccuracy! > 0.9, `class accuracy ${one.classAccuracy}`);
+  clf.dispose();
+});
+
+test('evaluate: realFeatureCache featurises the real sets once per (extractor, datasets, n, seed)', async () => {
+  const clf = loadSmallCnn('mnist');
+  const real = pad32(mnist({ split: 'test' }));
+  const calls = { features: 0, predict: 0, both: 0 };
+  const cache = new Map<string, FeatureMatrix>();
+  const run = (seed: number) => evaluate({ source: trainDigits(), real, extractor: countingClassifier(clf, calls, true), n: 100, chunk: 50, seed, realFeatureCache: cache });
+  const first = await run(0);
+  assert.is(calls.features, 2, 'two real sets featurised');
+  assert.is(cache.size, 2);
+  const progress: number[] = [];
+  const again = await evaluate({ source: trainDigits(), real, extractor: countingClassifier(clf, calls, true), n: 100, chunk: 50, realFeatureCache: cache, onProgress: (d) => progress.push(d) });
+  assert.is(calls.features, 2, 'the second call reused both real sets');
+  assert.is(progress[progress.length - 1], 300, 'progress still counts the cached real images');
+  assert.is(again.fid, first.fid);
+  assert.is(again.realVsRealFid, first.realVsRealFid);
+  await run(1); // another seed draws other real images
+  assert.is(calls.features, 4);
+  assert.is(cache.size, 4);
+  const uncached = await evaluate({ source: trainDigits(), real, extractor: clf, n: 100, chunk: 50 });
+  assert.is(uncached.fid, first.fid, 'the cache does not change the result');
   clf.dispose();
 });
 

@@ -76,6 +76,12 @@ export interface EvaluateOptions {
   k?: number;
   /** Called after every batch of images featurised: done and total images (3n: generated + two real sets). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Reuses the real sets' features across calls (a sweep evaluating many samplers against the
+   * same real images): keyed by extractor, datasets (name, size, image size), n and seed. The
+   * caller owns the map and its lifetime.
+   */
+  realFeatureCache?: Map<string, FeatureMatrix>;
 }
 
 export interface EvaluationResult {
@@ -305,8 +311,19 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     src.close();
   }
 
-  const realA = await datasetFeatures(opts.real, sets.a, extractor, tick);
-  const realB = await datasetFeatures(opts.realBaseline ?? opts.real, sets.b, extractor, tick);
+  const cached = async (which: 'a' | 'b', ds: Dataset, indices: ArrayLike<number>): Promise<FeatureMatrix> => {
+    const key = JSON.stringify([extractor.name, extractor.dim, which, ds.name, ds.size, ds.imageSize, ds.channels, n, seed]);
+    const hit = opts.realFeatureCache?.get(key);
+    if (hit) {
+      tick(indices.length);
+      return hit;
+    }
+    const f = await datasetFeatures(ds, indices, extractor, tick);
+    opts.realFeatureCache?.set(key, f);
+    return f;
+  };
+  const realA = await cached('a', opts.real, sets.a);
+  const realB = await cached('b', opts.realBaseline ?? opts.real, sets.b);
   const generated: FeatureMatrix = { data: gen, shape: [n, F] };
   const r = compareFeatures(realA, generated, { kid: opts.kid, k: opts.k, seed });
   const acc = classifier?.predict ? classAccuracy(predicted, labels, opts.real.numClasses) : null;
