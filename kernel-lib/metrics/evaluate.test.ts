@@ -90,7 +90,7 @@ test('evaluate: a classifier extractor with featuresAndLogits runs one forward p
   clf.dispose();
 });
 
-test('evaluate: realFeatureCache featurises the real sets once per (extractor, datasets, n, seed)', async () => {
+test('evaluate: realFeatureCache featurises each drawn real set once per extractor', async () => {
   const clf = loadSmallCnn('mnist');
   const real = pad32(mnist({ split: 'test' }));
   const calls = { features: 0, predict: 0, both: 0 };

@@ -78,8 +78,8 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * Reuses the real sets' features across calls (a sweep evaluating many samplers against the
-   * same real images): keyed by extractor, datasets (name, size, image size), n and seed. The
-   * caller owns the map and its lifetime.
+   * same real images): keyed by extractor, dataset (name, size, image size, channels) and the
+   * drawn indices. The caller owns the map and its lifetime.
    */
   realFeatureCache?: Map<string, FeatureMatrix>;
 }
@@ -311,8 +311,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     src.close();
   }
 
-  const cached = async (which: 'a' | 'b', ds: Dataset, indices: ArrayLike<number>): Promise<FeatureMatrix> => {
-    const key = JSON.stringify([extractor.name, extractor.dim, which, ds.name, ds.size, ds.imageSize, ds.channels, n, seed]);
+  const cached = async (ds: Dataset, indices: Int32Array): Promise<FeatureMatrix> => {
+    // keyed by the images themselves (dataset and indices), so a hit is always the same images
+    const key = JSON.stringify([extractor.name, extractor.dim, ds.name, ds.size, ds.imageSize, ds.channels, Array.from(indices)]);
     const hit = opts.realFeatureCache?.get(key);
     if (hit) {
       tick(indices.length);
@@ -322,8 +323,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     opts.realFeatureCache?.set(key, f);
     return f;
   };
-  const realA = await cached('a', opts.real, sets.a);
-  const realB = await cached('b', opts.realBaseline ?? opts.real, sets.b);
+  const realA = await cached(opts.real, sets.a);
+  const realB = await cached(opts.realBaseline ?? opts.real, sets.b);
   const generated: FeatureMatrix = { data: gen, shape: [n, F] };
   const r = compareFeatures(realA, generated, { kid: opts.kid, k: opts.k, seed });
   const acc = classifier?.predict ? classAccuracy(predicted, labels, opts.real.numClasses) : null;
