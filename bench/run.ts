@@ -312,9 +312,9 @@ async function main() {
     if (got.some((r) => r.skipped)) continue;
     const base = CASES[name]!;
     const model = headModel(base.model(), head);
-    const row: Row = { config: name, head, backend: info.backend, kernels, depth: model.depth, forwardGflop: forwardFlops(model, base.batch).total / 1e9, rounds: got.length, ...mergeRounds(got) };
+    const fwd = forwardFlops(model, base.batch).total;
+    const row: Row = { config: name, head, backend: info.backend, kernels, depth: model.depth, forwardGflop: fwd / 1e9, rounds: got.length, ...mergeRounds(got) };
     if (!row.error) {
-      const fwd = forwardFlops(model, base.batch).total;
       row.sampleForward.gflops = (2 * fwd) / 1e9 / (row.sampleForward.median / 1000);
       if (row.trainStep) Object.assign(row.trainStep, { imagesPerSec: (1000 * base.batch) / row.trainStep.median, gflops: (3 * fwd) / 1e9 / (row.trainStep.median / 1000) });
       const ref = REFERENCE_MS[name];
