@@ -16,49 +16,48 @@
  * generator's FID should be read against). MNIST and Fashion-MNIST: n test vs n train images with
  * the small CNN; emoji: two halves of a seeded permutation with MobileNetV2 (nsfwjs weights).
  */
-import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Command, Option } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/backend-ladder';
-import { emoji } from '../../data-loaders/emoji';
-import { seededPermutation, subset, type Dataset } from '../../data-loaders/dataset';
-import { CLASSIFIER_DATASETS, classifierWeightsPath, cnnParameterCount, loadSmallCnn, saveCnnWeights, SMALL_CNN, type ClassifierDataset } from '../classifier/small-cnn';
+import { CLASSIFIER_DATASETS, classifierWeightsPath, cnnParameterCount, saveCnnWeights, SMALL_CNN, type ClassifierDataset } from '../classifier/small-cnn';
 import { CLASSIFIER_TRAIN_DEFAULTS, classifierSplit, hostAccuracy, loadHostImages, trainSmallCnn } from '../classifier/train-classifier';
-import { loadNsfwjsNet, NSFWJS_NETS, type NsfwjsNetName } from '../classifier/nsfwjs-nets';
-import { realVsReal } from '../metrics/evaluate';
-import type { FeatureExtractor } from '../metrics/feature-extractor';
-import { deriveSeed } from '../util/seed';
-
-const num = (flag: string, v: string | undefined, fallback: number): number => {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${flag} must be a number, got "${v}"`);
-  return n;
-};
+import { BASELINE_DATASETS, BASELINE_EXTRACTORS, realBaseline, type BaselineDataset, type BaselineExtractorName } from '../metrics/real-baseline';
+import { int, num } from './options';
 
 const fmtTime = (s: number) => (s >= 90 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
 
+export function registerClassifierCommands(program: Command): void {
+  program
+    .command('train-classifier')
+    .description('train the small CNN that judges samples (metrics) and teaches REPA, and write its weights')
+    .addOption(new Option('--dataset <name>', 'dataset').choices(CLASSIFIER_DATASETS).makeOptionMandatory())
+    .option('--steps <n>', 'training steps (default: per dataset, CLASSIFIER_TRAIN_DEFAULTS)', int(1))
+    .option('--batch-size <n>', 'images per step (default: per dataset)', int(1))
+    .option('--lr <lr>', 'learning rate (default: per dataset)', num)
+    .option('--seed <s>', 'seed (default: per dataset)', int(0))
+    .option('--out <file>', 'weights file (default: kernel-lib/classifier/weights/<dataset>.safetensors)')
+    .addHelpText('after', '\nExample:\n  npm run pixnerd -- train-classifier --dataset fashion-mnist')
+    .action(trainClassifierAction);
+
+  program
+    .command('fid-baseline')
+    .description('real-vs-real FID, KID, precision and recall of a dataset (the floor a generator is read against)')
+    .addOption(new Option('--dataset <name>', 'dataset').choices(BASELINE_DATASETS).makeOptionMandatory())
+    .option('--n <n>', 'images per set', int(2), 1000)
+    .addOption(new Option('--extractor <net>', 'feature network (default: small-cnn for grey data, mobilenet-v2 for emoji)').choices(BASELINE_EXTRACTORS))
+    .option('--seed <s>', 'seed of the draws', int(0), 0)
+    .addHelpText('after', '\nExample:\n  npm run pixnerd -- fid-baseline --dataset mnist --n 1000')
+    .action(fidBaselineAction);
+}
+
 /** `train-classifier`: train, test on the held-out split, write the weights. */
-export async function trainClassifierCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      dataset: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
-      seed: { type: 'string' }, out: { type: 'string' },
-    },
-  });
-  const dataset = values.dataset as ClassifierDataset | undefined;
-  if (!dataset || !CLASSIFIER_DATASETS.includes(dataset)) throw new Error(`train-classifier needs --dataset ${CLASSIFIER_DATASETS.join('|')}`);
+async function trainClassifierAction(o: { dataset: ClassifierDataset; steps?: number; batchSize?: number; lr?: number; seed?: number; out?: string }): Promise<void> {
+  const dataset = o.dataset;
   const d = CLASSIFIER_TRAIN_DEFAULTS[dataset];
-  const options = {
-    ...d,
-    steps: num('steps', values.steps, d.steps),
-    batchSize: num('batch-size', values['batch-size'], d.batchSize),
-    lr: num('lr', values.lr, d.lr),
-    seed: num('seed', values.seed, d.seed),
-  };
-  const out = values.out ?? classifierWeightsPath(dataset);
+  const options = { ...d, steps: o.steps ?? d.steps, batchSize: o.batchSize ?? d.batchSize, lr: o.lr ?? d.lr, seed: o.seed ?? d.seed };
+  const out = o.out ?? classifierWeightsPath(dataset);
   await initBackend();
   const S = SMALL_CNN.inputSize;
   const tLoad = performance.now();
@@ -93,54 +92,13 @@ export async function trainClassifierCommand(args: string[]): Promise<void> {
   tf.dispose(Object.values(trained.params));
 }
 
-export type BaselineExtractorName = 'small-cnn' | 'mobilenet-v2' | 'inception-v3';
-
 /** `fid-baseline`: real-vs-real FID, KID, precision and recall for one dataset and extractor. */
-export async function fidBaselineCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: { dataset: { type: 'string' }, n: { type: 'string' }, extractor: { type: 'string' }, seed: { type: 'string' } },
-  });
-  const datasetName = values.dataset;
-  const n = num('n', values.n, 1000);
-  const seed = num('seed', values.seed, 0);
-  const extractorName = (values.extractor ?? (datasetName === 'emoji' ? 'mobilenet-v2' : 'small-cnn')) as BaselineExtractorName;
+async function fidBaselineAction(o: { dataset: BaselineDataset; n: number; extractor?: BaselineExtractorName; seed: number }): Promise<void> {
   await initBackend();
-  let a: Dataset, b: Dataset;
-  let extractor: FeatureExtractor & { dispose(): void };
-  if (datasetName === 'mnist' || datasetName === 'fashion-mnist') {
-    const test = classifierSplit(datasetName, 'test');
-    const train = classifierSplit(datasetName, 'train');
-    if (n > test.size) throw new Error(`--n ${n}: the ${datasetName} test split has only ${test.size} images`);
-    a = subset(test, seededPermutation(test.size, deriveSeed(seed, 'baseline:a')).subarray(0, n), `${datasetName}-test`);
-    b = subset(train, seededPermutation(train.size, deriveSeed(seed, 'baseline:b')).subarray(0, n), `${datasetName}-train`);
-  } else if (datasetName === 'emoji') {
-    const all = emoji({});
-    if (2 * n > all.size) throw new Error(`--n ${n}: emoji has ${all.size} images, fewer than 2n`);
-    const perm = seededPermutation(all.size, deriveSeed(seed, 'baseline'));
-    a = subset(all, perm.subarray(0, n), 'emoji-a');
-    b = subset(all, perm.subarray(n, 2 * n), 'emoji-b');
-  } else {
-    throw new Error('fid-baseline needs --dataset mnist|fashion-mnist|emoji');
-  }
-  switch (extractorName) {
-    case 'small-cnn':
-      if (datasetName === 'emoji') throw new Error('--extractor small-cnn works on grey 28/32 px images (mnist, fashion-mnist), not emoji');
-      extractor = loadSmallCnn(datasetName);
-      break;
-    case 'mobilenet-v2':
-    case 'inception-v3': {
-      const net: NsfwjsNetName = extractorName === 'mobilenet-v2' ? 'MobileNetV2' : 'InceptionV3';
-      if (!NSFWJS_NETS.includes(net)) throw new Error(`unknown network ${net}`);
-      extractor = await loadNsfwjsNet(net);
-      break;
-    }
-    default:
-      throw new Error(`--extractor must be small-cnn, mobilenet-v2 or inception-v3, got "${String(extractorName)}"`);
-  }
-  console.log(`real vs real: ${datasetName}, ${a.name} vs ${b.name}, n = ${n} each, features ${extractor.name} (F = ${extractor.dim})`);
   let last = 0;
-  const r = await realVsReal(a, b, extractor, {
+  console.log(`real vs real: ${o.dataset}, n = ${o.n} per set`);
+  const r = await realBaseline({
+    dataset: o.dataset, n: o.n, seed: o.seed, extractor: o.extractor,
     onProgress: (done, total) => {
       const now = performance.now();
       if (done === total || now - last > 5000) {
@@ -149,6 +107,6 @@ export async function fidBaselineCommand(args: string[]): Promise<void> {
       }
     },
   });
-  console.log(JSON.stringify({ dataset: datasetName, extractor: extractor.name, dim: extractor.dim, n, fid: +r.fid.toFixed(3), kid: { mean: +r.kid.mean.toExponential(3), std: +r.kid.std.toExponential(3) }, precision: +r.precision.toFixed(4), recall: +r.recall.toFixed(4), featureSeconds: +r.featureSeconds.toFixed(1), metricSeconds: +r.metricSeconds.toFixed(1) }));
-  extractor.dispose();
+  console.log(`${r.a} vs ${r.b}, features ${r.extractor} (F = ${r.dim})`);
+  console.log(JSON.stringify({ dataset: o.dataset, extractor: r.extractor, dim: r.dim, n: o.n, fid: +r.fid.toFixed(3), kid: { mean: +r.kid.mean.toExponential(3), std: +r.kid.std.toExponential(3) }, precision: +r.precision.toFixed(4), recall: +r.recall.toFixed(4), featureSeconds: +r.featureSeconds.toFixed(1), metricSeconds: +r.metricSeconds.toFixed(1) }));
 }

@@ -69,4 +69,34 @@ test('train then sample: a run directory, a resumable checkpoint and a labelled 
   assert.ok(meta.width! > 3 * 32 && meta.height! > 2 * 32, `${meta.width}x${meta.height}`);
 });
 
+const COMMANDS = ['info', 'build', 'forward', 'train', 'demo', 'sample', 'evaluate', 'experiment', 'sampler-sweep', 'train-classifier', 'fid-baseline'];
+
+test('every command answers --help with its usage, options with defaults, and an example', () => {
+  const top = cli('--help');
+  for (const c of COMMANDS) assert.match(top, new RegExp(`\\b${c}\\b`), `top-level help lists ${c}`);
+  for (const c of COMMANDS) {
+    const h = cli(c, '--help');
+    assert.match(h, new RegExp(`Usage: pixnerd ${c}`), `${c} --help: ${h}`);
+    assert.match(h, /Example/, `${c} --help has an example`);
+  }
+  assert.match(cli('sample', '--help'), /--steps <n>\s+sampling steps \(default: 50\)/);
+});
+
+test('an unknown option is refused with the valid ones listed; a bad number names the option', () => {
+  const err = (...args: string[]) => {
+    try {
+      cli(...args);
+    } catch (e) {
+      return String((e as { stderr: string }).stderr);
+    }
+    assert.unreachable(`accepted: ${args.join(' ')}`);
+    return '';
+  };
+  const e1 = err('sample', '--run', 'x', '--out', 'y.png', '--bogus');
+  assert.match(e1, /unknown option '--bogus'/);
+  assert.match(e1, /--per-class <n>/);
+  assert.match(err('sample', '--run', 'x', '--out', 'y.png', '--steps', 'ten'), /--steps <n>' argument 'ten' is invalid/);
+  assert.match(err('sample', '--run', 'x', '--out', 'y.png', '--sampler', 'ddim'), /Allowed choices are euler, heun, adams/);
+});
+
 test.run();

@@ -1,75 +1,53 @@
 /**
- * `pixnerd train --config experiments/<name>.json [--run runs/<name>] [--resume] [--steps N]`
- *
- * The experiment file: {"model": {preset | fields | reference init_args}, "train": {...},
- * "data": {"dataset": "mnist", ...}}. Shows progress (step, loss, it/s, ETA) and writes the run
- * directory (config, checkpoint, metrics.jsonl). Progress goes through trainingMonitor: a bar in a
- * terminal, a redrawing line and a live loss chart in a notebook, a line every 10 s in logs.
+ * `train` (an experiment file into a run directory) and `demo` (the README's main job).
  */
-import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { Command } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
-import { resolveModelConfig } from '../config/presets';
-import type { ModelConfig } from '../config/model-config';
-import { createTrainConfig, type TrainConfig } from '../training/train-config';
-import { train, disposeTrainState, type StepReport } from '../training/train';
-import { loadTeacher } from '../training/teachers';
-import type { TrainState } from '../training/run-dir';
-import { trainingMonitor } from '../viz/training-monitor';
-import { datasetFromConfig, stepBatches, type DataConfig } from '../../data-loaders/from-config';
+import { disposeTrainState } from '../training/train';
+import { readExperiment } from '../runs/experiment';
+import { trainRun } from '../runs/train-run';
+import { mainJob } from '../runs/main-job';
+import { forceUnlock } from '../runs/run-lock';
+import { info } from './model-commands';
+import { int } from './options';
 
-export interface Experiment {
-  model: ModelConfig;
-  train: TrainConfig;
-  data: DataConfig;
-}
-
-/** Reads and validates an experiment file. */
-export function readExperiment(path: string, overrides: { steps?: number } = {}): Experiment {
-  const json = JSON.parse(readFileSync(path, 'utf8')) as { model?: unknown; train?: object; data?: DataConfig };
-  const model = resolveModelConfig(json.model ?? {});
-  const train = createTrainConfig({ ...(json.train ?? {}), ...(overrides.steps ? { steps: overrides.steps } : {}) }, model);
-  if (!json.data?.dataset) throw new Error(`${path}: "data": {"dataset": ...} is required`);
-  return { model, train, data: json.data };
-}
-
-/** Trains an experiment into `runDir`; returns the final state (the caller disposes it). */
-export async function runExperiment(exp: Experiment, runDir: string, opts: { resume?: boolean; quiet?: boolean; onStep?: (r: StepReport) => void } = {}): Promise<TrainState> {
-  const ds = await datasetFromConfig(exp.data, exp.model.imageSize);
-  if (ds.channels !== exp.model.inChannels) throw new Error(`dataset ${ds.name} has ${ds.channels} channel(s), model.inChannels is ${exp.model.inChannels}`);
-  if (ds.numClasses > exp.model.numClasses) throw new Error(`dataset ${ds.name} has ${ds.numClasses} classes, model.numClasses is ${exp.model.numClasses}`);
-  const teacher = exp.train.repa.enabled
-    ? await loadTeacher(exp.train.repa.teacher, { dataset: exp.data.dataset, channels: ds.channels, cell: exp.model.patchSize, seed: exp.train.seed })
-    : undefined;
-  const monitor = opts.quiet ? null : trainingMonitor({ label: basename(runDir), title: `${basename(runDir)}: loss` });
-  try {
-    return await train({
-      model: exp.model,
-      train: exp.train,
-      nextBatch: stepBatches(ds, exp.train.batchSize, exp.train.seed),
-      teacher,
-      runDir,
-      resume: opts.resume,
-      runConfig: { data: exp.data, dataset: { name: ds.name, size: ds.size, classNames: ds.classNames } },
-      onStep: (r) => {
-        opts.onStep?.(r);
-        monitor?.onStep(r);
-      },
+export function registerTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description('train an experiment file into a run directory (progress: step, loss, it/s, ETA)')
+    .requiredOption('--config <file>', 'experiment file: {"model": {...}, "train": {...}, "data": {"dataset": ...}}')
+    .option('--run <dir>', 'run directory (default: runs/<config file name>)')
+    .option('--resume', 'continue from the run directory\'s checkpoint', false)
+    .option('--steps <n>', 'override train.steps', int(1))
+    .option('--force-unlock', 'remove the run directory\'s lock first (only when its holder is surely dead)', false)
+    .addHelpText('after', '\nExample:\n  npm run pixnerd -- train --config experiments/mnist-tiny.json --run runs/mnist-tiny --resume')
+    .action(async (o: { config: string; run?: string; resume: boolean; steps?: number; forceUnlock: boolean }) => {
+      const exp = readExperiment(o.config, { steps: o.steps });
+      const runDir = o.run ?? join('runs', basename(o.config, '.json'));
+      if (o.forceUnlock) reportUnlock(runDir);
+      await initBackend();
+      console.log(`training ${runDir}: ${exp.train.steps} steps, batch ${exp.train.batchSize}, data ${exp.data.dataset}${o.resume ? ' (resume)' : ''}`);
+      disposeTrainState(await trainRun(exp, runDir, { resume: o.resume }));
+      console.log(`done: ${runDir}`);
     });
-  } finally {
-    monitor?.done();
-    teacher?.dispose();
-  }
+
+  program
+    .command('demo')
+    .description('the main job: train experiments/mnist-tiny.json, write samples and the loss curve under figures/ (PIXNERD_DEMO_STEPS=N changes the budget)')
+    .addHelpText('after', '\nExample:\n  npm start            # = npm run pixnerd -- demo')
+    .action(async () => {
+      await info();
+      const steps = process.env.PIXNERD_DEMO_STEPS ? Number(process.env.PIXNERD_DEMO_STEPS) : undefined;
+      const r = await mainJob({ steps });
+      console.log(`final loss (mean of the last 5 logged steps): ${r.finalLoss.toFixed(4)}`);
+      console.log(`wrote ${r.files.join(', ')}`);
+    });
 }
 
-export async function trainCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, run: { type: 'string' }, resume: { type: 'boolean', default: false }, steps: { type: 'string' } } });
-  if (!values.config) throw new Error('train needs --config experiments/<name>.json');
-  const exp = readExperiment(values.config, { steps: values.steps ? Number(values.steps) : undefined });
-  const runDir = values.run ?? join('runs', basename(values.config, '.json'));
-  await initBackend();
-  console.log(`training ${runDir}: ${exp.train.steps} steps, batch ${exp.train.batchSize}, data ${exp.data.dataset}${values.resume ? ' (resume)' : ''}`);
-  disposeTrainState(await runExperiment(exp, runDir, { resume: values.resume }));
-  console.log(`done: ${runDir}`);
+/** --force-unlock: removes a run directory's lock and says whose it was. */
+export function reportUnlock(runDir: string): void {
+  const was = forceUnlock(runDir);
+  if (!was) console.log(`${runDir} was not locked`);
+  else console.log(`removed the lock of ${runDir}${was.owner ? ` (held by PID ${was.owner.pid} on ${was.owner.host} since ${was.owner.startedAt})` : ''}`);
 }

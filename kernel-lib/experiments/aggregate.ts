@@ -7,7 +7,7 @@
 import * as aq from 'arquero';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMetrics } from '../training/run-dir';
+import { readMetrics } from '../runs/run-dir';
 import { writeFileAtomic } from '../util/atomic-write';
 import { ablationChartSpec } from '../viz/ablation-chart';
 import { lossPlotSpec, type Curve } from '../viz/loss-plot';

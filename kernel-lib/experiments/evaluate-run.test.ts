@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../util/errors';
 import { expandRuns, readExperimentFile } from './experiment-config';
-import { evalExtractorFor } from './evaluate-run';
+import { evalExtractorFor } from '../runs/evaluate-run';
 import { runOne } from './run-one';
 import { loadTeacher, resolveTeacherName } from '../training/teachers';
 

@@ -19,22 +19,12 @@ import { readFileSync } from 'node:fs';
 import { resolveModelConfig } from '../config/presets';
 import type { ModelConfig } from '../config/model-config';
 import { createTrainConfig, type TrainConfig } from '../training/train-config';
-import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
+import { EVAL_DEFAULTS, validateEvalConfig, type EvalConfig } from '../runs/evaluate-run';
 import type { DataConfig } from '../../data-loaders/from-config';
 import { ConfigError } from '../util/errors';
 import { parseSlurmOptions, type SlurmOptions } from './slurm-options';
 
-export interface EvalConfig {
-  /** Generated samples per run for the metrics (0: losses only). */
-  samples: number;
-  sampler: SamplerKind;
-  steps: number;
-  order?: number;
-  cfg: number;
-  interval: [number, number];
-  /** Feature network: the project's classifier for this dataset (default: the data's dataset). */
-  classifier?: string;
-}
+export type { EvalConfig };
 
 export interface SmokeConfig {
   steps: number;
@@ -72,7 +62,6 @@ export interface RunSpec {
   dir: string;
 }
 
-const EVAL_DEFAULTS: EvalConfig = { samples: 500, sampler: 'euler', steps: 20, cfg: 1, interval: [0.1, 1] };
 const SMOKE_DEFAULTS: SmokeConfig = { steps: 3, batchSize: 8, samples: 16, sampleSteps: 3 };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -117,10 +106,7 @@ export function parseExperiment(json: unknown, source = 'experiment'): Experimen
   if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new ConfigError('seeds', seeds, 'must be a non-empty list of integers >= 0');
   if (new Set(seeds).size !== seeds.length) throw new ConfigError('seeds', seeds, 'must not repeat');
   const ev = deepMerge(EVAL_DEFAULTS, json.eval ?? {}) as EvalConfig;
-  for (const k of Object.keys(ev)) if (!(k in EVAL_DEFAULTS) && k !== 'order' && k !== 'classifier') throw new ConfigError(`eval.${k}`, (ev as unknown as Record<string, unknown>)[k], 'unknown field');
-  if (!Number.isInteger(ev.samples) || ev.samples < 0) throw new ConfigError('eval.samples', ev.samples, 'must be an integer >= 0');
-  if (!SAMPLER_KINDS.includes(ev.sampler)) throw new ConfigError('eval.sampler', ev.sampler, `must be one of ${SAMPLER_KINDS.join(', ')}`);
-  if (!Number.isInteger(ev.steps) || ev.steps < 1) throw new ConfigError('eval.steps', ev.steps, 'must be a positive integer');
+  validateEvalConfig(ev);
   const smoke = deepMerge(SMOKE_DEFAULTS, json.smoke ?? {}) as SmokeConfig;
   const slurm = json.slurm === undefined ? undefined : parseSlurmOptions(json.slurm, 'slurm');
   return { id, description: json.description as string | undefined, base: base as ExperimentFile['base'], variants: variants as ExperimentFile['variants'], seeds: seeds as number[], eval: ev, smoke, ...(slurm ? { slurm } : {}) };

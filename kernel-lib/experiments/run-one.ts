@@ -11,10 +11,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parameterCount } from '../model/params';
 import { disposeTrainState } from '../training/train';
-import { readMetrics } from '../training/run-dir';
+import { readMetrics } from '../runs/run-dir';
 import { writeFileAtomic } from '../util/atomic-write';
-import { runExperiment } from '../cli/train-command';
-import { evaluateRun, type RunMetrics } from './evaluate-run';
+import { trainRun } from '../runs/train-run';
+import { acquireRunLock } from '../runs/run-lock';
+import { evaluateRun, type RunMetrics } from '../runs/evaluate-run';
 import type { RunSpec } from './experiment-config';
 
 export const RESULT_FILE = 'result.json';
@@ -75,42 +76,60 @@ function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
-/** Trains and evaluates one run (or returns its existing result). */
-export async function runOne(spec: RunSpec, runsRoot: string, opts: { quiet?: boolean } = {}): Promise<RunResult> {
+export interface RunOneOptions {
+  quiet?: boolean;
+  /** How long to wait for the run's lock when another process holds it (a requeued cluster task); default 0: refuse at once. */
+  lockWaitMs?: number;
+  /** Scheduler job id recorded in status.json (`<jobid>_<index>`). */
+  jobId?: string;
+}
+
+/**
+ * Trains and evaluates one run (or returns its existing result). Holds the run directory's lock
+ * from before its first write (status.json) to after result.json.
+ */
+export async function runOne(spec: RunSpec, runsRoot: string, opts: RunOneOptions = {}): Promise<RunResult> {
   const runDir = join(runsRoot, spec.dir);
   const done = readResult(runDir, spec.hash);
   if (done) return done;
-  const t0 = performance.now();
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(runDir, { recursive: true });
-  writeStatus(runDir, { state: 'running', pid: process.pid, host: hostname(), startedAt: new Date().toISOString() });
+  const lock = await acquireRunLock(runDir, { waitMs: opts.lockWaitMs ?? 0, purpose: `experiment ${spec.experimentId}, run ${spec.index} (${spec.dir})` });
+  const job = opts.jobId ? { jobId: opts.jobId } : {};
   try {
-    disposeTrainState(await runExperiment({ model: spec.model, train: spec.train, data: spec.data }, runDir, { resume: true, quiet: opts.quiet }));
-    const metrics = readMetrics(runDir);
-    const tail = metrics.slice(-Math.max(1, Math.ceil(metrics.length / 10)));
-    const ms = metrics.map((m) => m.ms!).filter(Number.isFinite).sort((a, b) => a - b);
-    const evalMetrics = await evaluateRun(runDir, spec, { quiet: opts.quiet });
-    const repa = tail.map((m) => m.repa).filter((v): v is number => typeof v === 'number');
-    const result: RunResult = {
-      experimentId: spec.experimentId,
-      variant: spec.variant,
-      seed: spec.seed,
-      hash: spec.hash,
-      parameters: parameterCount(spec.model),
-      stepMs: ms.length ? ms[Math.floor(ms.length / 2)]! : NaN,
-      finalLoss: mean(tail.map((m) => m.total!)),
-      finalFmLoss: mean(tail.map((m) => m.fm!)),
-      finalRepaLoss: repa.length ? mean(repa) : null,
-      steps: spec.train.steps,
-      ...evalMetrics,
-      wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
-      finishedAt: new Date().toISOString(),
-    };
-    writeFileAtomic(join(runDir, RESULT_FILE), JSON.stringify(result, null, 2) + '\n');
-    writeStatus(runDir, { state: 'done', host: hostname() });
-    return result;
-  } catch (e) {
-    writeStatus(runDir, { state: 'failed', host: hostname(), error: (e as Error).message });
-    throw e;
+    const finished = readResult(runDir, spec.hash); // a predecessor may have finished while this one waited
+    if (finished) return finished;
+    const t0 = performance.now();
+    writeStatus(runDir, { state: 'running', pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), ...job });
+    try {
+      disposeTrainState(await trainRun({ model: spec.model, train: spec.train, data: spec.data }, runDir, { resume: true, quiet: opts.quiet, lock }));
+      const metrics = readMetrics(runDir);
+      const tail = metrics.slice(-Math.max(1, Math.ceil(metrics.length / 10)));
+      const ms = metrics.map((m) => m.ms!).filter(Number.isFinite).sort((a, b) => a - b);
+      const evalMetrics = await evaluateRun(runDir, { seed: spec.seed, model: spec.model, data: spec.data, eval: spec.eval, label: spec.dir, quiet: opts.quiet });
+      const repa = tail.map((m) => m.repa).filter((v): v is number => typeof v === 'number');
+      const result: RunResult = {
+        experimentId: spec.experimentId,
+        variant: spec.variant,
+        seed: spec.seed,
+        hash: spec.hash,
+        parameters: parameterCount(spec.model),
+        stepMs: ms.length ? ms[Math.floor(ms.length / 2)]! : NaN,
+        finalLoss: mean(tail.map((m) => m.total!)),
+        finalFmLoss: mean(tail.map((m) => m.fm!)),
+        finalRepaLoss: repa.length ? mean(repa) : null,
+        steps: spec.train.steps,
+        ...evalMetrics,
+        wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
+        finishedAt: new Date().toISOString(),
+      };
+      lock.assertHeld();
+      writeFileAtomic(join(runDir, RESULT_FILE), JSON.stringify(result, null, 2) + '\n');
+      writeStatus(runDir, { state: 'done', host: hostname(), ...job });
+      return result;
+    } catch (e) {
+      if (!lock.lost) writeStatus(runDir, { state: 'failed', host: hostname(), error: (e as Error).message, ...job });
+      throw e;
+    }
+  } finally {
+    lock.release();
   }
 }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { hasCheckpoint } from '../training/run-dir';
+import { hasCheckpoint } from '../runs/run-dir';
 import { progress } from '../viz/progress';
 import type { RunSpec } from './experiment-config';
 import { readResult, readStatus, runOne, type RunResult, type RunState } from './run-one';

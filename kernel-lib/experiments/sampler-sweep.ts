@@ -14,8 +14,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { basename, join } from 'node:path';
 import { modelEvaluations, type SamplerKind } from '../sampling/sample';
 import type { DataConfig } from '../../data-loaders/from-config';
-import type { EvalConfig } from './experiment-config';
-import { evaluateRun, type RunMetrics } from './evaluate-run';
+import type { EvalConfig } from '../runs/evaluate-run';
+import { evaluateRun, type RunMetrics } from '../runs/evaluate-run';
 import type { FeatureMatrix } from '../metrics/feature-matrix';
 import { resolveModelConfig } from '../config/presets';
 import { tableMarkdown } from '../viz/table';
@@ -104,7 +104,7 @@ export async function samplerSweep(o: SamplerSweepOptions): Promise<SweepPoint[]
     if (done.has(key(head))) continue;
     if (!o.quiet) console.log(`[${i + 1}/${plan.length}] ${head.study}: ${head.sampler} ${head.steps} steps, CFG ${head.cfg} on ${head.interval}`);
     const ev: EvalConfig = { samples: o.samples, sampler: p.s.sampler, order: p.s.order, steps: p.steps, cfg: p.cfg, interval: p.interval };
-    const m = await evaluateRun(o.runDir, { seed: o.seed, model, data: runCfg.data, eval: ev, dir: basename(o.runDir) }, { quiet: o.quiet, realFeatureCache });
+    const m = await evaluateRun(o.runDir, { seed: o.seed, model, data: runCfg.data, eval: ev, label: basename(o.runDir), quiet: o.quiet, realFeatureCache });
     const point: SweepPoint = { ...head, nfe: modelEvaluations(p.s.sampler, p.steps), ...m };
     appendFileSync(file, JSON.stringify(point) + '\n');
     points.push(point);

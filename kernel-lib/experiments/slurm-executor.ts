@@ -14,263 +14,19 @@
  * scheduler's state, exit code and reason. Sections: pure parts (quoting, array ranges, the
  * script, parsers of scheduler output) -> scheduler calls -> states -> submit / wait / cancel.
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../util/atomic-write';
+import { projectRoot } from '../util/load-module';
 import type { RunSpec } from './experiment-config';
 import { readResult, readStatus, runOne, writeStatus, type RunResult } from './run-one';
 import { runStatuses } from './runner';
 import type { SlurmOptions } from './slurm-options';
+import { arrayRanges, propagatedEnv, sbatchScript, shellQuote, SlurmError } from './slurm-script';
+import { ACTIVE_STATES, describeEnd, endedTasks, slurmCommand, squeueTasks, type TaskInfo } from './slurm-scheduler';
 
-/** The repository root (this file is kernel-lib/experiments/slurm-executor.ts). */
-export const PROJECT_DIR = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
-
-/** The Debian/Ubuntu package with sbatch, squeue, scancel, scontrol and sacct. */
-export const SLURM_CLIENT_PACKAGE = 'slurm-client';
-
-/** Something the scheduler or its commands refused; the message says what and why. */
-export class SlurmError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SlurmError';
-  }
-}
-
-// ------------------------------------------------------------------ pure parts: quoting, arrays
-
-/** A POSIX shell word that is exactly `s` (single quotes; a ' becomes '\''). */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * One `#SBATCH` argument. sbatch reads directives itself, not the shell: "..." groups words and
- * \" is a literal quote. Backslashes and newlines cannot be written reliably, so they throw.
- */
-export function directiveQuote(arg: string): string {
-  if (/[\n\r\\]/.test(arg)) throw new SlurmError(`cannot pass ${JSON.stringify(arg)} to sbatch as a directive: it holds a newline or a backslash`);
-  return /[\s"'#$`]/.test(arg) ? `"${arg.replace(/"/g, '\\"')}"` : arg;
-}
-
-/** Sorted unique indices as a SLURM array spec: [0, 1, 2, 5, 7, 8] -> "0-2,5,7-8". */
-export function arrayRanges(indices: readonly number[]): string {
-  const xs = [...new Set(indices)].sort((a, b) => a - b);
-  if (xs.length === 0 || !xs.every((i) => Number.isInteger(i) && i >= 0)) throw new SlurmError(`array indices must be a non-empty list of integers >= 0, got [${indices.join(', ')}]`);
-  const parts: string[] = [];
-  for (let k = 0; k < xs.length; ) {
-    let j = k;
-    while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
-    parts.push(j === k ? `${xs[k]}` : `${xs[k]}-${xs[j]}`);
-    k = j + 1;
-  }
-  return parts.join(',');
-}
-
-/** A SLURM array spec back to indices: "0-2,5", "[4-7:2]", "2-3%1" (throttle ignored). */
-export function parseArrayRanges(spec: string): number[] {
-  const body = spec.replace(/^\[|\]$/g, '').replace(/%\d+$/, '');
-  const out: number[] = [];
-  for (const part of body.split(',')) {
-    const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part.trim());
-    if (!m) throw new SlurmError(`cannot read array task ids "${spec}"`);
-    const lo = Number(m[1]), hi = m[2] === undefined ? lo : Number(m[2]), step = m[3] === undefined ? 1 : Number(m[3]);
-    for (let i = lo; i <= hi; i += step) out.push(i);
-  }
-  return out;
-}
-
-/** The variables a task gets explicitly: PATH and every PIXNERD_* (sorted by name). */
-export function propagatedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(env).sort()) {
-    const v = env[k];
-    if (v !== undefined && (k === 'PATH' || k.startsWith('PIXNERD_'))) out[k] = v;
-  }
-  return out;
-}
-
-// ------------------------------------------------------------------ pure parts: the batch script
-
-export interface SbatchScriptOptions {
-  /** sbatch --job-name. */
-  jobName: string;
-  /** Run indices (expandRuns order) to run; each is the array task id that runs it. */
-  indices: readonly number[];
-  /** Absolute directory for the task logs, written as <jobid>_<taskid>.log. */
-  logDir: string;
-  /** Absolute repository root: tasks cd here and run kernel-lib/cli/pixnerd.ts through tsx. */
-  projectDir: string;
-  /** Absolute path of the node binary. */
-  node: string;
-  /** Absolute path of the experiment file. */
-  experimentFile: string;
-  /** Absolute runs root (on the file system every node shares). */
-  runsRoot: string;
-  smoke: boolean;
-  /** Exported at the top of the script (see propagatedEnv). */
-  env: Readonly<Record<string, string>>;
-  slurm: SlurmOptions;
-}
-
-/**
- * The sbatch script of one sweep submission: directives (array, log path, resources, extra
- * arguments), the exported environment, then `exec node ... --run-index $SLURM_ARRAY_TASK_ID`.
- * Every path is quoted (spaces and quotes work); throws on relative paths, on a log directory
- * with % (a SLURM filename pattern) and on malformed variable names.
- */
-export function sbatchScript(o: SbatchScriptOptions): string {
-  for (const [name, p] of [['logDir', o.logDir], ['projectDir', o.projectDir], ['node', o.node], ['experimentFile', o.experimentFile], ['runsRoot', o.runsRoot]] as const) {
-    if (!isAbsolute(p)) throw new SlurmError(`sbatchScript: ${name} must be an absolute path, got "${p}"`);
-    if (/[\n\r]/.test(p)) throw new SlurmError(`sbatchScript: ${name} must not contain a newline: ${JSON.stringify(p)}`);
-  }
-  if (/[%\\]/.test(o.logDir)) throw new SlurmError(`sbatchScript: the log directory ${JSON.stringify(o.logDir)} contains % or \\, which SLURM reads as a filename pattern: use a runs root without them`);
-  for (const k of Object.keys(o.env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new SlurmError(`sbatchScript: cannot export the variable name ${JSON.stringify(k)}`);
-  const s = o.slurm;
-  const directives = [
-    `--job-name=${o.jobName}`,
-    `--array=${arrayRanges(o.indices)}`,
-    `--output=${join(o.logDir, '%A_%a.log')}`,
-    `--chdir=${o.projectDir}`,
-    '--open-mode=append', // a requeued task appends to its log instead of truncating it
-    ...(s.partition !== undefined ? [`--partition=${s.partition}`] : []),
-    ...(s.time !== undefined ? [`--time=${s.time}`] : []),
-    ...(s.cpusPerTask !== undefined ? [`--cpus-per-task=${s.cpusPerTask}`] : []),
-    ...(s.gpusPerTask !== undefined ? [`--gpus-per-task=${s.gpusPerTask}`] : []),
-    ...(s.sbatchArgs ?? []),
-  ];
-  const command = [
-    shellQuote(o.node), '--import', 'tsx', shellQuote(join(o.projectDir, 'kernel-lib', 'cli', 'pixnerd.ts')),
-    'experiment', shellQuote(o.experimentFile), '--run-index', '"$SLURM_ARRAY_TASK_ID"', '--runs-root', shellQuote(o.runsRoot), ...(o.smoke ? ['--smoke'] : []),
-  ];
-  return [
-    '#!/bin/bash',
-    ...directives.map((d) => `#SBATCH ${directiveQuote(d)}`),
-    '#',
-    '# Generated by `pixnerd experiment --executor slurm`: one array task per run of the experiment;',
-    '# the array index is the run index (expandRuns order), so task i trains and evaluates run i.',
-    'set -euo pipefail',
-    ': "${SLURM_ARRAY_TASK_ID:?not set: submit this script with sbatch (it is a job array)}"',
-    ...Object.entries(o.env).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
-    `cd ${shellQuote(o.projectDir)}`,
-    'echo "pixnerd: task ${SLURM_ARRAY_JOB_ID:-?}_${SLURM_ARRAY_TASK_ID} on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ)"',
-    `exec ${command.join(' ')}`,
-    '',
-  ].join('\n');
-}
-
-// ------------------------------------------------------------------ pure parts: scheduler output
-
-/** One array task as the scheduler reports it. */
-export interface TaskInfo {
-  /** The array's job id (SLURM_ARRAY_JOB_ID). */
-  jobId: string;
-  /** The array task id = run index. */
-  index: number;
-  /** SLURM JobState: PENDING, RUNNING, COMPLETING, COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, ... */
-  state: string;
-  reason?: string;
-  /** "status:signal", e.g. "1:0" (exited 1) or "0:15" (killed by SIGTERM). */
-  exitCode?: string;
-  node?: string;
-}
-
-/** `squeue -h -r -o '%F|%K|%T|%r|%N'` lines (array tasks only). */
-export function parseSqueue(text: string): TaskInfo[] {
-  const out: TaskInfo[] = [];
-  for (const line of text.split('\n')) {
-    const [jobId, task, state, reason, node] = line.trim().split('|');
-    if (!jobId || !task || !state || !/^\d+$/.test(task)) continue; // not an array task (N/A)
-    out.push({ jobId, index: Number(task), state, ...(reason && reason !== 'None' ? { reason } : {}), ...(node ? { node } : {}) });
-  }
-  return out;
-}
-
-/** `scontrol show job -o J` records (one line each; a pending range "ArrayTaskId=2-3" expands). */
-export function parseScontrol(text: string): TaskInfo[] {
-  const out: TaskInfo[] = [];
-  for (const line of text.split('\n')) {
-    // a value runs to the next " Key=" (values such as JobName or StdOut may hold spaces)
-    const field = (k: string) => new RegExp(`(?:^| )${k}=(.*?)(?= [A-Za-z][A-Za-z/:_]*=|$)`).exec(line.trim())?.[1];
-    const jobId = field('ArrayJobId'), tasks = field('ArrayTaskId'), state = field('JobState');
-    if (!jobId || !tasks || !state) continue;
-    const reason = field('Reason'), exitCode = field('ExitCode'), node = field('NodeList');
-    for (const index of parseArrayRanges(tasks)) {
-      out.push({ jobId, index, state, ...(reason && reason !== 'None' ? { reason } : {}), ...(exitCode ? { exitCode } : {}), ...(node && node !== '(null)' ? { node } : {}) });
-    }
-  }
-  return out;
-}
-
-/** `sacct -n -P -X -o JobID,State,ExitCode` lines ("12_3|FAILED|1:0", "12_[4-5]|PENDING|0:0"). */
-export function parseSacct(text: string): TaskInfo[] {
-  const out: TaskInfo[] = [];
-  for (const line of text.split('\n')) {
-    const [id, state, exitCode] = line.trim().split('|');
-    const m = /^(\d+)_(\[?[\d,:%-]+\]?)$/.exec(id ?? '');
-    if (!m || !state) continue;
-    for (const index of parseArrayRanges(m[2]!)) out.push({ jobId: m[1]!, index, state: state.split(' ')[0]!, ...(exitCode ? { exitCode } : {}) });
-  }
-  return out;
-}
-
-const ACTIVE_STATES = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED']);
-
-/** How an ended task went, in words ("FAILED, exit code 3, reason NonZeroExitCode"). */
-export function describeEnd(t: TaskInfo): string {
-  const parts = [t.state];
-  if (t.exitCode) {
-    const [code, signal] = t.exitCode.split(':');
-    if (signal && signal !== '0') parts.push(`killed by signal ${signal}`);
-    else if (code && code !== '0') parts.push(`exit code ${code}`);
-  }
-  if (t.reason) parts.push(`reason ${t.reason}`);
-  return parts.join(', ');
-}
-
-// ------------------------------------------------------------------ scheduler calls
-
-interface CmdResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a SLURM client command; a missing command throws a SlurmError naming the package. */
-function slurmCommand(cmd: string, args: readonly string[], cwd?: string): CmdResult {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd, timeout: 60_000 });
-  if (r.error) {
-    if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new SlurmError(`${cmd} not found on PATH: the SLURM client commands (sbatch, squeue, scontrol, scancel) come in the Debian/Ubuntu package ${SLURM_CLIENT_PACKAGE} (apt-get install ${SLURM_CLIENT_PACKAGE}; on RHEL the slurm package); run from a machine that can submit to the cluster, or use --executor local`);
-    }
-    throw new SlurmError(`${cmd} ${args.join(' ')} could not run: ${r.error.message}`);
-  }
-  return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-/** The current user's array tasks that squeue lists (pending, running, completing). */
-function squeueTasks(): TaskInfo[] {
-  const r = slurmCommand('squeue', ['-h', '-r', '-u', userInfo().username, '-o', '%F|%K|%T|%r|%N']);
-  if (r.status !== 0) throw new SlurmError(`squeue failed (exit ${r.status}): ${r.stderr.trim() || r.stdout.trim()}`);
-  return parseSqueue(r.stdout);
-}
-
-/** How the tasks of job `jobId` ended: scontrol (jobs stay MinJobAge after the end), else sacct. */
-function endedTasks(jobId: string): TaskInfo[] {
-  const sc = slurmCommand('scontrol', ['show', 'job', '-o', jobId]);
-  if (sc.status === 0) {
-    const tasks = parseScontrol(sc.stdout);
-    if (tasks.length) return tasks;
-  }
-  try {
-    const sa = slurmCommand('sacct', ['-n', '-P', '-X', '-j', jobId, '-o', 'JobID,State,ExitCode']);
-    return sa.status === 0 ? parseSacct(sa.stdout) : [];
-  } catch {
-    return []; // no sacct: the end is unknown
-  }
-}
+/** How long a requeued array task waits for its predecessor's lock on the run before it gives up. */
+export const REQUEUE_LOCK_WAIT_MS = 10 * 60_000;
 
 // ------------------------------------------------------------------ submissions (jobs.json)
 
@@ -458,7 +214,7 @@ export function submitSweep(specs: readonly RunSpec[], opts: SubmitOptions): Slu
     jobName: `pixnerd-${specs[0]!.experimentId}`,
     indices,
     logDir: dir,
-    projectDir: PROJECT_DIR,
+    projectDir: projectRoot(),
     node: process.execPath,
     experimentFile: resolve(opts.experimentFile),
     runsRoot,
@@ -468,7 +224,7 @@ export function submitSweep(specs: readonly RunSpec[], opts: SubmitOptions): Slu
   });
   writeFileAtomic(script, text);
   chmodSync(script, 0o755);
-  const r = slurmCommand('sbatch', ['--parsable', script], PROJECT_DIR);
+  const r = slurmCommand('sbatch', ['--parsable', script], projectRoot());
   const jobId = /^(\d+)/.exec(r.stdout.trim())?.[1];
   if (r.status !== 0 || !jobId) {
     throw new SlurmError(`sbatch rejected the job array (exit ${r.status}): ${r.stderr.trim() || r.stdout.trim() || 'no message'}\n  script: ${script}`);
@@ -542,16 +298,11 @@ export function arrayTaskId(env: Readonly<Record<string, string | undefined>> = 
 }
 
 /** runOne, then (inside an array task) the task's job id recorded in status.json, done or failed. */
-export async function runArrayTask(spec: RunSpec, runsRoot: string, opts: { quiet?: boolean } = {}): Promise<RunResult> {
+export async function runArrayTask(spec: RunSpec, runsRoot: string, opts: { quiet?: boolean; lockWaitMs?: number } = {}): Promise<RunResult> {
   const jobId = arrayTaskId();
   if (jobId && process.env.SLURM_ARRAY_TASK_ID !== String(spec.index)) {
     throw new SlurmError(`array task ${jobId} was asked to run index ${spec.index}: the array index must be the run index`);
   }
-  try {
-    return await runOne(spec, runsRoot, opts);
-  } finally {
-    const runDir = join(runsRoot, spec.dir);
-    const st = jobId ? readStatus(runDir) : null;
-    if (jobId && st) writeStatus(runDir, { ...st, jobId });
-  }
+  // A requeued task whose predecessor still holds the run waits for it (bounded), never trains beside it.
+  return runOne(spec, runsRoot, { ...opts, lockWaitMs: opts.lockWaitMs ?? (jobId ? REQUEUE_LOCK_WAIT_MS : 0), jobId });
 }

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { TEST_BACKEND } from '../../test/setup';
 import { ConfigError } from '../util/errors';
 import { expandRuns, parseExperiment, readExperimentFile } from './experiment-config';
-import { arrayRanges, describeEnd, directiveQuote, indicesToSubmit, parseArrayRanges, parseSacct, parseScontrol, parseSqueue, propagatedEnv, readSubmissions, sbatchScript, slurmDir, slurmStatuses, submitSweep, type SbatchScriptOptions } from './slurm-executor';
+import { indicesToSubmit, readSubmissions, slurmDir, slurmStatuses, submitSweep } from './slurm-executor';
+import { arrayRanges, directiveQuote, parseArrayRanges, propagatedEnv, sbatchScript, type SbatchScriptOptions } from './slurm-script';
+import { describeEnd, parseSacct, parseScontrol, parseSqueue } from './slurm-scheduler';
 import { mergeSlurmOptions, parseSlurmOptions } from './slurm-options';
 
 const FILE = 'experiments/smoke-head.json';

@@ -4,10 +4,12 @@
  * real-vs-real FID of two disjoint real sets of the same size (the floor that a generator's FID
  * is read against: FID is biased upward at small n).
  *
+ * Example:
+ *   const mnist = (split: 'train' | 'test') => datasetFromConfig({ dataset: 'mnist', split, fit: 'pad' }, 32);
  *   const r = await evaluate({
  *     source: { kind: 'run', runDir: 'runs/mnist-tiny', sampler: { steps: 20, sampler: 'euler', cfg: 2, interval: [0.1, 1], seed: 0 } },
- *     real: fitImageSize(mnist({ split: 'test' }), [32, 32], { kind: 'pad' }),
- *     realBaseline: fitImageSize(mnist({ split: 'train' }), [32, 32], { kind: 'pad' }),
+ *     real: await mnist('test'),
+ *     realBaseline: await mnist('train'),
  *     extractor: loadSmallCnn('mnist'), n: 1000, onProgress: (done, total) => console.log(done, total),
  *   });
  *   // r.fid, r.kid.mean, r.precision, r.recall, r.classAccuracy, r.realVsRealFid
@@ -20,7 +22,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getBatch, seededPermutation, type Dataset } from '../../data-loaders/dataset';
-import { loadRun, sampleClasses, type SampleGridOptions } from '../cli/sample-command';
+import { loadRun } from '../runs/load-run';
+import { sampleClasses, type SampleGridOptions } from '../runs/sample-classes';
 import { disposeParams } from '../model/params';
 import { ConfigError, ShapeError } from '../util/errors';
 import { deriveSeed } from '../util/seed';

@@ -1,7 +1,7 @@
 /** Test helper process: writes checkpoints of a micro model in a loop until killed. */
 import { initBackend } from '../backend/backend-ladder';
 import { PRESETS } from '../config/presets';
-import { saveCheckpoint } from './run-dir';
+import { saveCheckpoint } from '../runs/run-dir';
 import { createTrainConfig } from './train-config';
 import { initTrainState } from './train';
 

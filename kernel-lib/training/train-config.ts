@@ -20,7 +20,11 @@ export interface OptimizerConfig {
 
 export interface RepaConfig {
   enabled: boolean;
-  /** 1-based trunk block whose output is aligned (reference 8 for XL). */
+  /**
+   * 1-based trunk block whose output is aligned. Default: relative to the trunk depth, the
+   * paper's block 8 of 28 (about the first third): ceil(depth * 8 / 28), so XL (26) -> 8,
+   * small-64/16 (6) -> 2, tiny-32/8 (4) -> 2. An explicit value outside 1..depth is an error.
+   */
   alignLayer: number;
   /** Loss weight (reference 0.5). */
   weight: number;
@@ -82,6 +86,11 @@ function rejectUnknown(obj: object, allowed: object, prefix: string): void {
   for (const k of Object.keys(obj)) if (!(k in allowed)) throw new ConfigError(`${prefix}${k}`, (obj as Record<string, unknown>)[k], `unknown field (allowed: ${Object.keys(allowed).join(', ')})`);
 }
 
+/** REPA's default aligned block for a trunk of `depth` blocks: the paper's 8 of 28, scaled. */
+export function defaultAlignLayer(depth: number): number {
+  return Math.min(depth, Math.max(1, Math.ceil((depth * 8) / 28)));
+}
+
 /** Builds and validates a training config against the model it trains. */
 export function createTrainConfig(overrides: TrainConfigOverrides, model: ModelConfig): TrainConfig {
   rejectUnknown(overrides, TRAIN_DEFAULTS, 'train.');
@@ -91,7 +100,7 @@ export function createTrainConfig(overrides: TrainConfigOverrides, model: ModelC
     ...TRAIN_DEFAULTS,
     ...overrides,
     optimizer: { ...TRAIN_DEFAULTS.optimizer, ...overrides.optimizer },
-    repa: { ...TRAIN_DEFAULTS.repa, ...overrides.repa },
+    repa: { ...TRAIN_DEFAULTS.repa, alignLayer: defaultAlignLayer(model.depth), ...overrides.repa },
   };
   const int = (f: string, v: number, min: number) => {
     if (!Number.isInteger(v) || v < min) throw new ConfigError(f, v, `must be an integer >= ${min}`);

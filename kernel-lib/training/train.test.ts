@@ -10,7 +10,7 @@ import { PRESETS } from '../config/presets';
 import { adamwStep, initAdamW } from './adamw';
 import { copyParams, updateEma } from './ema';
 import { randomTeacher } from './repa';
-import { hasCheckpoint, loadCheckpoint, readMetrics } from './run-dir';
+import { hasCheckpoint, loadCheckpoint, readMetrics } from '../runs/run-dir';
 import { createTrainConfig, type TrainConfigOverrides } from './train-config';
 import { lossAndGrads, type Batch } from './train-step';
 import { disposeTrainState, initTrainState, train, TrainingError } from './train';

@@ -9,7 +9,8 @@ import { initParams } from '../model/params';
 import { adamwStep, clipByGlobalNorm, initAdamW } from './adamw';
 import { copyParams, emaDecayAt, updateEma } from './ema';
 import { initProjector, type Teacher } from './repa';
-import { appendMetrics, hasCheckpoint, loadCheckpoint, saveCheckpoint, truncateMetrics, writeRunConfig, type TrainState } from './run-dir';
+import { appendMetrics, hasCheckpoint, loadCheckpoint, saveCheckpoint, truncateMetrics, writeRunConfig, type TrainState } from '../runs/run-dir';
+import { acquireRunLockSync, holdsRunLock, type RunLock } from '../runs/run-lock';
 import { lrAt, type TrainConfig } from './train-config';
 import { lossAndGrads, trainableList, type Batch, type StepLoss } from './train-step';
 
@@ -49,6 +50,12 @@ export interface TrainOptions {
   onStep?: (r: StepReport) => void;
   /** Stop after this many steps in this call (the run stays resumable). */
   maxStepsThisCall?: number;
+  /**
+   * The run directory's lock when the caller already holds it (the experiment runner takes it
+   * before writing status.json). Otherwise train() takes it before touching the directory and
+   * releases it when it returns; a second writer, in this process or another, is refused.
+   */
+  lock?: RunLock;
 }
 
 /** Fresh model, EMA copy (decay 0 = copy, as DiT), projector and optimizer state. */
@@ -71,6 +78,23 @@ export function disposeTrainState(s: TrainState): void {
 
 /** Trains; returns the state (the caller disposes it). */
 export async function train(opts: TrainOptions): Promise<TrainState> {
+  const { runDir } = opts;
+  if (!runDir) return trainLoop(opts);
+  if (opts.lock) {
+    opts.lock.assertHeld();
+    if (!holdsRunLock(runDir)) throw new Error(`train: the lock given is for ${opts.lock.dir}, not for the run directory ${runDir}`);
+    return trainLoop(opts, opts.lock);
+  }
+  const lock = acquireRunLockSync(runDir, { purpose: 'train' });
+  try {
+    return await trainLoop(opts, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The loop itself; `lock` is held on opts.runDir when there is one. */
+async function trainLoop(opts: TrainOptions, lock?: RunLock): Promise<TrainState> {
   const { model, train: cfg, runDir } = opts;
   const state = initTrainState(model, cfg, opts.teacher?.dim);
   if (runDir) {
@@ -114,6 +138,7 @@ export async function train(opts: TrainOptions): Promise<TrainState> {
     const report: StepReport = { step: state.step, totalSteps: cfg.steps, loss, lr, msPerStep: ms, imagesPerSec: (1000 * cfg.batchSize) / avg, etaSec: ((cfg.steps - state.step) * avg) / 1000 };
     opts.onStep?.(report);
     if (runDir) {
+      lock?.assertHeld(); // a writer that lost its lock (forceUnlock, a stall past the stale timeout) stops before writing
       if (state.step % cfg.logEvery === 0 || state.step === cfg.steps) appendMetrics(runDir, { step: state.step, ...loss, lr, ms: Math.round(ms * 10) / 10 });
       if (state.step % cfg.checkpointEvery === 0 || state.step === cfg.steps) saveCheckpoint(runDir, model, state);
     }

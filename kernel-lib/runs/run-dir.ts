@@ -18,8 +18,8 @@ import { CHECKPOINT_PREFIX, fromReferenceTensors, referenceShape, toReferenceTen
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../checkpoint/safetensors';
 import { CheckpointError } from '../util/errors';
 import { writeFileAtomic } from '../util/atomic-write';
-import type { AdamWState } from './adamw';
-import { projectorSpecs, PROJECTOR_PREFIX } from './repa';
+import type { AdamWState } from '../training/adamw';
+import { projectorSpecs, PROJECTOR_PREFIX } from '../training/repa';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const METRICS_FILE = 'metrics.jsonl';
