@@ -19,7 +19,9 @@
  *    axes are one contiguous block ([outer, R, inner] after merging), ours sums in one pass,
  *    float32 blocks of 64 rows added in float64 (a little more accurate than stock), in the
  *    add-on (threads) or a JS loop. Other patterns, int32 and innermost sums stay stock, except
- *    sums of empty tensors: zeros here, where the stock kernel returns uninitialised memory.
+ *    sums of empty tensors: zeros here, where the stock kernel returns uninitialised memory. `Mean`
+ *    of an empty tensor is NaN here (0 / 0, as numpy and tfjs-cpu), where the stock kernel also
+ *    returns uninitialised memory; every other Mean is the stock kernel.
  * 3. Fused model kernels (add-on only), used by kernel-lib/model/ops.ts through tf.customGrad
  *    where they are registered (see `fusedKernel`): SiLU, SwiGLU's silu(a) * b, RMSNorm with
  *    gain, L2 normalisation along an axis, each a forward and a backward kernel; one pass over
@@ -34,7 +36,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadNativeBlas, type NativeBlasAddon } from './native-matmul';
 
 const BACKEND = 'wasm';
-const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'Sum'] as const;
+const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'Sum', 'Mean'] as const;
 type Overridden = (typeof OVERRIDDEN)[number];
 
 /** Names of the fused kernels (registered on wasm only, with the add-on). */
@@ -172,6 +174,21 @@ function sumJs(x: Float32Array, out: Float32Array, outer: number, R: number, inn
   }
 }
 
+/** Mean: NaN for an empty input (stock: heap garbage), else the stock kernel. */
+function makeMean(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string' || numel(x.shape) !== 0) return st.get('Mean')!.kernelFunc(args);
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const backend = args.backend as BackendWasm;
+    const out = backend.makeOutput(outShape, x.dtype === 'float32' ? 'float32' : x.dtype);
+    backend.typedArrayFromHeap(out).fill(x.dtype === 'float32' ? NaN : 0);
+    return out;
+  };
+}
+
 function makeSum(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
   const addon = elementwiseAddon();
   return (args) => {
@@ -205,6 +222,7 @@ const FACTORIES: Record<Overridden, (st: Map<Overridden, tf.KernelConfig>) => tf
   Cast: makeCast,
   Slice: makeSlice,
   Sum: makeSum,
+  Mean: makeMean,
 };
 
 // ---- fused model kernels -----------------------------------------------------------------------
