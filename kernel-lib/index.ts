@@ -16,7 +16,8 @@
  *                createConfig / resolveModelConfig (reference init_args too), PRESETS, describeConfig
  *   model        layers (ops, embedders, RoPE, attention, DiT block, neural-field head, linear head),
  *                initParams, pixnerdForward (+ field weights, other resolutions), flops, referenceForward
- *   checkpoint   safetensors, reference names
+ *   checkpoint   safetensors, reference names; PyTorch .ckpt/.pt (safe unpickler, allowlisted globals)
+ *                and diffusers folders through openWeights; config inferred from shapes
  *   diffusion    rectified flow: time sampling, interpolation, v/x prediction
  *   training     train, TrainConfig (createTrainConfig), AdamW, EMA, REPA and its teachers
  *   sampling     sample, modelVelocity, Euler / Heun / Adams, guidance (CFG on an interval), timeGrid
@@ -53,6 +54,11 @@ export * from './model/flops';
 export * from './model/reference-io';
 export * from './checkpoint/safetensors';
 export * from './checkpoint/reference-checkpoint';
+export * from './checkpoint/open-weights';
+export * from './checkpoint/select-weights';
+export * from './checkpoint/infer-config';
+export * from './checkpoint/torch-checkpoint';
+export * from './checkpoint/safetensors-stream';
 export * from './diffusion/flow-matching';
 export * from './training/train-config';
 export * from './training/train';

@@ -11,7 +11,9 @@ import type { ModelConfig } from '../config/model-config';
 import { paramSpecs, type ParamSpec } from '../model/params';
 import type { Params } from '../model/ops';
 import { CheckpointError } from '../util/errors';
-import type { SafeTensor, TensorToWrite } from './safetensors';
+import { isFloatDType } from './dtype-decode';
+import type { TensorToWrite } from './safetensors';
+import { entryData, type TensorEntry } from './tensor-entry';
 
 /** Prefixes of the reference's training checkpoints. */
 export const CHECKPOINT_PREFIX = {
@@ -32,13 +34,14 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
   return out;
 }
 
-const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * Converts reference-named tensors to this library's layout, as new tensors keyed by
- * parameter name. Keys outside `prefix` are ignored; inside it every key must be a parameter.
+ * Checks that the tensors under `prefix` are exactly the model's parameters with their
+ * reference shapes, as floats; reads no tensor data (entries may be lazy). Throws one
+ * CheckpointError listing every missing, unexpected, mis-shaped and non-float tensor.
  */
-export function fromReferenceTensors(cfg: ModelConfig, tensors: Map<string, SafeTensor>, prefix = '', source = 'checkpoint'): Record<string, tf.Tensor> {
+export function checkReferenceTensors(cfg: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>, prefix = '', source = 'checkpoint'): void {
   const specs = paramSpecs(cfg);
   const missing: string[] = [];
   const misShaped: string[] = [];
@@ -47,7 +50,7 @@ export function fromReferenceTensors(cfg: ModelConfig, tensors: Map<string, Safe
     const t = tensors.get(prefix + spec.name);
     if (!t) missing.push(prefix + spec.name);
     else if (!sameShape(t.shape, referenceShape(spec))) misShaped.push(`${prefix + spec.name}: file [${t.shape.join(", ")}] vs model [${referenceShape(spec).join(", ")}]`);
-    else if (!(t.data instanceof Float32Array)) wrongType.push(`${prefix + spec.name}: ${t.dtype}`);
+    else if (!isFloatDType(t.dtype)) wrongType.push(`${prefix + spec.name}: ${t.dtype}`);
   }
   const known = new Set(specs.map((s) => prefix + s.name));
   const unexpected = [...tensors.keys()].filter((k) => k.startsWith(prefix) && !known.has(k) && !(prefix === '' && isOtherPrefix(k)));
@@ -60,20 +63,51 @@ export function fromReferenceTensors(cfg: ModelConfig, tensors: Map<string, Safe
     const hint = missing.length === specs.length ? hintPrefix(tensors, prefix) : '';
     throw new CheckpointError(`${source} does not match the model (prefix "${prefix}"): ${parts.join('; ')}${hint}`);
   }
+}
+
+/** One parameter's values in this library's layout (a Linear weight transposed to [in, out]). */
+function paramValues(spec: ParamSpec, t: TensorEntry): Float32Array {
+  const data = entryData(t) as Float32Array;
+  return spec.linear ? transpose2d(data, spec.shape[1]!, spec.shape[0]!) : data;
+}
+
+/**
+ * Converts reference-named tensors to this library's layout, as new tensors keyed by
+ * parameter name. Keys outside `prefix` are ignored; inside it every key must be a parameter.
+ */
+export function fromReferenceTensors(cfg: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>, prefix = '', source = 'checkpoint'): Record<string, tf.Tensor> {
+  checkReferenceTensors(cfg, tensors, prefix, source);
   const out: Record<string, tf.Tensor> = {};
-  for (const spec of specs) {
-    const t = tensors.get(prefix + spec.name)!;
-    const data = t.data as Float32Array;
-    out[spec.name] = tf.tensor(spec.linear ? transpose2d(data, spec.shape[1]!, spec.shape[0]!) : data, spec.shape, 'float32');
-  }
+  for (const spec of paramSpecs(cfg)) out[spec.name] = tf.tensor(paramValues(spec, tensors.get(prefix + spec.name)!), spec.shape, 'float32');
   return out;
+}
+
+/**
+ * The model's trainable parameters made straight from reference-named tensors, checked first
+ * (checkReferenceTensors), then read one at a time: with lazy entries the peak memory is the
+ * parameters plus one tensor, not a second copy of the model (no initParams, no assign).
+ */
+export function referenceParams(cfg: ModelConfig, tensors: ReadonlyMap<string, TensorEntry>, prefix = '', source = 'checkpoint'): Record<string, tf.Variable> {
+  checkReferenceTensors(cfg, tensors, prefix, source);
+  const params: Record<string, tf.Variable> = {};
+  for (const spec of paramSpecs(cfg)) {
+    const data = entryData(tensors.get(prefix + spec.name)!) as Float32Array;
+    // Linear weights are transposed by the backend (no second JS copy of each matrix).
+    const t = tf.tidy(() => {
+      const ref = tf.tensor(data, referenceShape(spec), 'float32');
+      return spec.linear ? ref.transpose() : ref;
+    });
+    params[spec.name] = tf.variable(t, true); // shares t's data; no tfjs name (names are global)
+    t.dispose();
+  }
+  return params;
 }
 
 function isOtherPrefix(key: string): boolean {
   return Object.values(CHECKPOINT_PREFIX).some((p) => key.startsWith(p));
 }
 
-function hintPrefix(tensors: Map<string, SafeTensor>, prefix: string): string {
+function hintPrefix(tensors: ReadonlyMap<string, TensorEntry>, prefix: string): string {
   const found = Object.values(CHECKPOINT_PREFIX).filter((p) => p !== prefix && [...tensors.keys()].some((k) => k.startsWith(p)));
   return found.length ? ` (the file has keys under ${found.map((p) => `"${p}"`).join(', ')}: pass that prefix)` : '';
 }

@@ -93,23 +93,33 @@ function decode(name: string, dtype: SafeDType, bytes: Uint8Array, count: number
   }
 }
 
-/** Parses safetensors bytes. `source` names the file in error messages. */
-export function parseSafetensors(buf: Uint8Array, source = 'safetensors data'): SafetensorsFile {
-  if (buf.byteLength < 8) throw new CheckpointError(`${source}: truncated (${buf.byteLength} bytes, less than the 8-byte header length)`);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = Number(dv.getBigUint64(0, true));
-  if (n > buf.byteLength - 8) {
-    throw new CheckpointError(`${source}: truncated or not safetensors (header length ${n} exceeds the ${buf.byteLength - 8} bytes that follow)`);
-  }
+/** Where one tensor's bytes sit in the data section, from a validated header. */
+export interface SafetensorsHeaderEntry {
+  dtype: SafeDType;
+  shape: number[];
+  /** Byte range [begin, end) in the data section (after the 8 + N header bytes). */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: Map<string, SafetensorsHeaderEntry>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Parses and checks the JSON header (`headerBytes`, the N bytes after the length) against a
+ * data section of `dataLength` bytes. Throws CheckpointError naming the problem.
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: number, source = 'safetensors data'): SafetensorsHeader {
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder().decode(headerBytes));
   } catch (e) {
     throw new CheckpointError(`${source}: bad header (not JSON: ${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new CheckpointError(`${source}: bad header (not a JSON object)`);
-  const data = buf.subarray(8 + n);
-  const tensors = new Map<string, SafeTensor>();
+  const entries = new Map<string, SafetensorsHeaderEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
@@ -126,14 +136,32 @@ export function parseSafetensors(buf: Uint8Array, source = 'safetensors data'): 
       throw new CheckpointError(`${source}: tensor "${name}" has bad data_offsets ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
-    if (end > data.byteLength) {
-      throw new CheckpointError(`${source}: truncated: tensor "${name}" needs bytes [${begin}, ${end}) but the data section has ${data.byteLength}`);
+    if (end > dataLength) {
+      throw new CheckpointError(`${source}: truncated: tensor "${name}" needs bytes [${begin}, ${end}) but the data section has ${dataLength}`);
     }
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== count * BYTES[dtype]) {
       throw new CheckpointError(`${source}: tensor "${name}" holds ${end - begin} bytes, but ${dtype} [${shape.join(', ')}] needs ${count * BYTES[dtype]}`);
     }
-    tensors.set(name, { dtype, shape: shape as number[], data: decode(name, dtype, data.subarray(begin, end), count) });
+    entries.set(name, { dtype, shape: shape as number[], begin, end });
+  }
+  return { entries, metadata };
+}
+
+/** Parses safetensors bytes. `source` names the file in error messages. */
+export function parseSafetensors(buf: Uint8Array, source = 'safetensors data'): SafetensorsFile {
+  if (buf.byteLength < 8) throw new CheckpointError(`${source}: truncated (${buf.byteLength} bytes, less than the 8-byte header length)`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = Number(dv.getBigUint64(0, true));
+  if (n > buf.byteLength - 8) {
+    throw new CheckpointError(`${source}: truncated or not safetensors (header length ${n} exceeds the ${buf.byteLength - 8} bytes that follow)`);
+  }
+  const data = buf.subarray(8 + n);
+  const { entries, metadata } = parseSafetensorsHeader(buf.subarray(8, 8 + n), data.byteLength, source);
+  const tensors = new Map<string, SafeTensor>();
+  for (const [name, e] of entries) {
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    tensors.set(name, { dtype: e.dtype, shape: e.shape, data: decode(name, e.dtype, data.subarray(e.begin, e.end), count) });
   }
   return { tensors, metadata };
 }
