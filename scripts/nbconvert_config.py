@@ -18,3 +18,20 @@ def _from_cell_and_msg_with_stderr(cls, cell, msg):
 
 
 _ex.CellExecutionError.from_cell_and_msg = classmethod(_from_cell_and_msg_with_stderr)
+
+
+# tslab sends no execute_input with an execution count, so nbclient 0.7 leaves every executed
+# cell at `In [ ]:`. Number the code cells in run order, as a front end would.
+from nbconvert.preprocessors import ExecutePreprocessor as _ExecutePreprocessor
+
+_preprocess_cell = _ExecutePreprocessor.preprocess_cell
+
+
+def _preprocess_cell_numbered(self, cell, resources, index):
+    cell, resources = _preprocess_cell(self, cell, resources, index)
+    if cell.get("cell_type") == "code" and cell.get("execution_count") is None:
+        cell["execution_count"] = self.code_cells_executed
+    return cell, resources
+
+
+_ExecutePreprocessor.preprocess_cell = _preprocess_cell_numbered

@@ -2,7 +2,11 @@ import { backend, maxAbsDiff } from '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from './backend-ladder';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeBackend, initBackend, missingBinding } from './backend-ladder';
 
 test('the info line names backend, threads, SIMD, tfjs version and matMul path', () => {
   const line = describeBackend(backend);
@@ -10,6 +14,24 @@ test('the info line names backend, threads, SIMD, tfjs version and matMul path',
   assert.match(line, /tfjs 4\.22\.0/);
   assert.match(line, /matMul: /);
   if (backend.backend === 'wasm') assert.match(line, /1 thread, SIMD on/);
+});
+
+test('a tfjs-node package without its native binding is skipped before it is loaded (it would register its kernels and fail)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ladder-'));
+  try {
+    const pkg = join(root, 'node_modules', '@tensorflow', 'tfjs-node');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node', version: '4.22.0', main: 'index.js' }));
+    writeFileSync(join(root, 'package.json'), '{}');
+    const req = createRequire(join(root, 'package.json'));
+    assert.match(missingBinding('@tensorflow/tfjs-node', req) ?? '', /installed without its native binding/);
+    assert.is(missingBinding('@tensorflow/tfjs-node-gpu', req), 'not installed');
+    mkdirSync(join(pkg, 'lib', 'napi-v8'), { recursive: true });
+    writeFileSync(join(pkg, 'lib', 'napi-v8', 'tfjs_binding.node'), '');
+    assert.is(missingBinding('@tensorflow/tfjs-node', req), null);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('an unknown or unloadable forced backend is an error, not a fallback', async () => {

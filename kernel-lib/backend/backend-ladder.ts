@@ -8,6 +8,8 @@
  * before creating any tensor.
  */
 import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { registerWasmKernels } from './wasm-kernels';
 import { projectRequire } from '../util/load-module';
 import { enableNativeMatmul } from './native-matmul';
@@ -33,10 +35,33 @@ export interface BackendInfo {
 
 let current: BackendInfo | null = null;
 
+/**
+ * Why a tfjs-node package cannot load, checked without loading it, or null when its native
+ * binding (lib/napi-v<N>/tfjs_binding.node, built from libtensorflow by its install script) is
+ * there. Requiring a package that has no binding registers its kernels before it fails, and the
+ * second package then prints one "already registered" line per kernel on stderr.
+ */
+export function missingBinding(pkg: string, require: { resolve(id: string): string } = projectRequire()): string | null {
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return 'not installed';
+  }
+  const lib = join(dir, 'lib');
+  const built = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
+  return built ? null : 'installed without its native binding (its install script, which downloads libtensorflow, did not run or failed)';
+}
+
 /** Tries to load the native TensorFlow binding; returns the package name or the failure. */
 function loadTensorflowBinding(): { pkg: string } | { error: string } {
   const errors: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    const missing = missingBinding(pkg);
+    if (missing) {
+      errors.push(`${pkg}: ${missing}`);
+      continue;
+    }
     try {
       projectRequire()(pkg);
       return { pkg };

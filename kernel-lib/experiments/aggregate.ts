@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetrics } from '../runs/run-dir';
 import { writeFileAtomic } from '../util/atomic-write';
-import { ablationChartSpec } from '../viz/ablation-chart';
+import { ablationChartSpec, ablationGridSpec, type AblationPanel } from '../viz/ablation-chart';
 import { lossPlotSpec, type Curve } from '../viz/loss-plot';
 import { tableCsv, tableMarkdown, type Table } from '../viz/table';
 import { writeFigure, type VegaLiteSpec } from '../viz/vega';
@@ -125,26 +125,32 @@ export function metricChartSpecs(
 }
 
 /**
- * Several metric charts of one experiment in one figure (a Vega-Lite concat, `columns` charts
- * a row, default 3), or null when there is nothing to draw.
+ * One panel per metric that every result has (`metrics` picks and orders keys, default all):
+ * each run's value with its variant, run (variant/seed-s) and seed, for the ablation charts.
+ */
+export function experimentPanels(results: readonly RunResult[], opts: { metrics?: ReadonlyArray<keyof RunResult> } = {}): AblationPanel[] {
+  const have = commonMetrics(results);
+  const chosen = opts.metrics ? opts.metrics.flatMap((k) => have.filter((m) => m.key === k)) : have;
+  return chosen.map(({ key, label, better }) => ({
+    metric: label,
+    better,
+    runs: results.map((r) => ({ variant: r.variant, value: r[key] as number, run: `${r.variant}/seed-${r.seed}`, seed: r.seed })),
+  }));
+}
+
+/** The default title of an experiment's metric grid. */
+export const experimentChartTitle = (results: readonly RunResult[], id?: string): string =>
+  `${id ?? results[0]?.experimentId ?? 'experiment'}: mean over seeds, bar ± 1 std`;
+
+/**
+ * Several metric charts of one experiment in one figure (ablationGridSpec, `columns` charts a
+ * row, default 3), or null when there is nothing to draw.
  */
 export function experimentChartSpec(
   results: readonly RunResult[],
   opts: { id?: string; title?: string; metrics?: ReadonlyArray<keyof RunResult>; columns?: number } = {},
 ): VegaLiteSpec | null {
-  const charts = metricChartSpecs(results, opts);
-  if (charts.length === 0) return null;
-  // each panel's y-axis title names its metric (a title per panel too was misplaced by vega's concat layout)
-  const panels = charts.map(({ spec }) => {
-    const { $schema: _schema, title: _title, ...rest } = spec;
-    return rest;
-  });
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: opts.title ?? `${opts.id ?? results[0]!.experimentId}: mean over seeds, bar ± 1 std`,
-    columns: opts.columns ?? 3,
-    concat: panels,
-  };
+  return ablationGridSpec(experimentPanels(results, opts), { title: opts.title ?? experimentChartTitle(results, opts.id), columns: opts.columns ?? 3 });
 }
 
 export interface ReportPaths {

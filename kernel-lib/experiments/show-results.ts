@@ -6,13 +6,14 @@
  *   for (const l of await loadExperiments(files, { runSmoke: true })) await showExperimentResults(l, { figuresDir: 'figures', prefix: '02-ablations-' });
  */
 import { join } from 'node:path';
-import { experimentChartSpec, summaryTable } from './aggregate';
+import { experimentChartSpec, experimentChartTitle, experimentPanels, summaryTable } from './aggregate';
 import { experimentLossCurves, type LoadedExperiment } from './load-results';
 import type { RunResult } from './run-one';
 import { showMarkdown } from '../viz/display';
-import { lossPlotSpec } from '../viz/loss-plot';
+import { showAblationCharts } from '../viz/ablation-chart';
+import { lossPlotSpec, showLossPlot } from '../viz/loss-plot';
 import { showTable } from '../viz/table';
-import { showVegaLite, writeFigure, type VegaLiteSpec } from '../viz/vega';
+import { writeFigure, type VegaLiteSpec } from '../viz/vega';
 
 /** The metrics charted by default, in this order: whichever of them every run has. */
 export const DEFAULT_CHART_METRICS: ReadonlyArray<keyof RunResult> = ['fid', 'classAccuracy', 'precision', 'recall', 'finalLoss', 'stepMs'];
@@ -82,10 +83,14 @@ export async function showExperimentResults(l: LoadedExperiment, opts: ShowExper
   showTable(summaryTable(l.results));
   const written: string[] = [];
   const figs = experimentFigures(l, opts);
+  // interactive where it helps: hover a run for its variant, seed and value; zoom the loss
+  if (figs.metrics) {
+    await showAblationCharts(experimentPanels(l.results, { metrics: opts.metrics ?? DEFAULT_CHART_METRICS }), { title: experimentChartTitle(l.results, l.id), columns: 3 });
+  }
+  const curves = experimentLossCurves(l);
+  if (figs.loss && curves) showLossPlot(curves, { title: `${l.id}: training loss (mean over seeds)`, logY: true });
   for (const [name, spec] of [['metrics', figs.metrics], ['loss', figs.loss]] as const) {
-    if (!spec) continue;
-    await showVegaLite(spec);
-    if (opts.figuresDir && (opts.writeIncomplete || isComplete(l))) written.push((await writeFigure(spec, join(opts.figuresDir, `${opts.prefix ?? ''}${l.id}-${name}`))).pngPath);
+    if (spec && opts.figuresDir && (opts.writeIncomplete || isComplete(l))) written.push((await writeFigure(spec, join(opts.figuresDir, `${opts.prefix ?? ''}${l.id}-${name}`))).pngPath);
   }
   return written;
 }

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PRESETS } from '../config/presets';
 import { ConfigError } from '../util/errors';
-import { createTrainConfig, defaultAlignLayer } from './train-config';
+import { createTrainConfig, defaultAlignLayer, lrAt, TRAIN_DEFAULTS } from './train-config';
 
 test('REPA aligns about the first third of the trunk by default: 8 of 28, every preset valid', () => {
   assert.is(defaultAlignLayer(28), 8);
@@ -18,6 +18,25 @@ test('REPA aligns about the first third of the trunk by default: 8 of 28, every 
 
 test('an explicit out-of-range alignLayer is still an error naming the field and the range', () => {
   assert.throws(() => createTrainConfig({ repa: { enabled: true, alignLayer: 8 } }, PRESETS['small-64/16']), (e: Error) => e instanceof ConfigError && /train\.repa\.alignLayer = 8: must be a trunk block 1\.\.6/.test(e.message));
+});
+
+
+test('lrAt: warm-up, then constant (reference) or cosine / linear decay to minLrRatio at the last step', () => {
+  const base = { ...TRAIN_DEFAULTS.optimizer, lr: 2e-3, warmupSteps: 10 };
+  assert.is(lrAt(0, base, 100), 2e-4);
+  assert.is(lrAt(9, base, 100), 2e-3);
+  assert.is(lrAt(99, base, 100), 2e-3, 'constant is the default');
+  const cos = { ...base, schedule: 'cosine' as const, minLrRatio: 0.1 };
+  assert.is(lrAt(10, cos, 100), 2e-3, 'decay starts at lr right after warm-up');
+  assert.ok(Math.abs(lrAt(99, cos, 100) - 2e-4) < 1e-12, 'reaches minLrRatio * lr at the last step');
+  const mid = 10 + 89 / 2;
+  assert.ok(Math.abs(lrAt(mid, cos, 100) - 2e-3 * 0.55) < 1e-12, 'half way: the mean of lr and the floor');
+  const lin = { ...base, schedule: 'linear' as const, minLrRatio: 0 };
+  assert.ok(Math.abs(lrAt(mid, lin, 100) - 1e-3) < 1e-12);
+  assert.is(lrAt(99, lin, 100), 0);
+  for (let s = 11; s < 100; s++) assert.ok(lrAt(s, cos, 100) <= lrAt(s - 1, cos, 100), `cosine decreases (step ${s})`);
+  assert.throws(() => createTrainConfig({ optimizer: { schedule: 'step' as never } }, PRESETS['tiny-32/8']), /train\.optimizer\.schedule/);
+  assert.throws(() => createTrainConfig({ optimizer: { minLrRatio: 2 } }, PRESETS['tiny-32/8']), /train\.optimizer\.minLrRatio/);
 });
 
 test.run();

@@ -110,7 +110,7 @@ async function trainLoop(opts: TrainOptions, lock?: RunLock): Promise<TrainState
   while (state.step < end) {
     const t0 = performance.now();
     const step = state.step; // 0-based index of the step being taken
-    const lr = lrAt(step, cfg.optimizer);
+    const lr = lrAt(step, cfg.optimizer, cfg.steps);
     const batch = await opts.nextBatch(step);
     let loss: StepLoss;
     let grads: Record<string, tf.Tensor>;

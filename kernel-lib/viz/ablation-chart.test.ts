@@ -1,7 +1,10 @@
 import '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ablationChartSpec, summariseAblation } from './ablation-chart';
+import { ablationChartSpec, ablationFigure, ablationGridSpec, showAblationCharts, summariseAblation, type AblationPanel } from './ablation-chart';
+import { captureDisplays } from './display';
+import { PLOTLY_MIME, resetPlotlyBundle } from './plotly';
+import { svgSize } from './chart';
 import { vegaLiteToSvg } from './vega';
 
 const runs = [
@@ -33,6 +36,58 @@ test('ablationChartSpec: variant order, error bar layer, renders to SVG', async 
   assert.is(layer[1]!.encoding.y!.title, 'FID (lower is better)');
   const svg = await vegaLiteToSvg(spec);
   assert.ok(svg.includes('sincos'));
+});
+
+test('ablationChartSpec: y fits the data (no forced zero) on both layers; long labels are slanted, short ones not', () => {
+  const six = ['linear-p16', 'linear-p4', 'linear-p8', 'nerf-p16', 'nerf-p4', 'nerf-p8'].map((variant, k) => ({ variant, value: 0.2 + k / 10 }));
+  const spec = ablationChartSpec(six, { metric: 'final loss' });
+  const layer = spec.layer as Array<{ encoding: { x: { axis: { labelAngle: number } }; y: { scale: { zero: boolean } } } }>;
+  assert.equal(layer.map((l) => l.encoding.y.scale.zero), [false, false]);
+  assert.is(spec.width, 300);
+  assert.is(layer[0]!.encoding.x.axis.labelAngle, -30);
+  const short = ablationChartSpec(runs, { metric: 'FID' }).layer as typeof layer;
+  assert.is(short[0]!.encoding.x.axis.labelAngle, 0);
+});
+
+const variants = ['linear-p16', 'linear-p4', 'linear-p8', 'nerf-p16', 'nerf-p4', 'nerf-p8'];
+const panels: AblationPanel[] = ['FID', 'class accuracy', 'precision', 'recall', 'final loss', 'ms / step'].map((metric, m) => ({
+  metric,
+  better: m % 2 ? 'higher' : 'lower',
+  runs: variants.flatMap((variant, k) => [0, 1, 2].map((seed) => ({ variant, seed, run: `${variant}/seed-${seed}`, value: (m + 1) * (1 + 0.3 * k + 0.01 * seed) }))),
+}));
+
+test('ablationGridSpec: six metrics of six variants render at most 1200 px wide (02 was 1321)', async () => {
+  assert.is(ablationGridSpec([]), null);
+  const spec = ablationGridSpec(panels, { title: 'ablation-head' })!;
+  assert.is(spec.columns, 3);
+  assert.is((spec.concat as unknown[]).length, 6);
+  const { width } = svgSize(await vegaLiteToSvg(spec));
+  assert.ok(width <= 1200, `${width} px`);
+});
+
+test('ablationFigure: a subplot per metric; runs hover with variant, run, seed and value; means with error bars', () => {
+  const fig = ablationFigure(panels, { title: 'ablation-head' });
+  const layout = fig.layout as Record<string, { domain?: number[]; ticktext?: string[] }>;
+  assert.is(fig.data.length, 12, 'runs and means per metric');
+  assert.equal(layout.xaxis6!.ticktext, variants);
+  assert.ok(layout.xaxis!.domain![1]! <= layout.xaxis2!.domain![0]!, 'side by side');
+  const runsTrace = fig.data[0] as { customdata: string[][]; hovertemplate: string; y: number[]; x: number[] };
+  assert.equal(runsTrace.customdata[1], ['linear-p16', 'linear-p16/seed-1', '1']);
+  assert.match(runsTrace.hovertemplate, /run: %\{customdata\[1\]\}<br>seed: %\{customdata\[2\]\}<br>FID: %\{y:.4g\}/);
+  assert.equal(runsTrace.x.slice(0, 3), [-0.15, 0, 0.15], 'seeds side by side around their variant');
+  const means = fig.data[1] as { y: number[]; error_y: { array: number[]; arrayminus: number[] } };
+  assert.ok(Math.abs(means.y[0]! - 1.01) < 1e-12);
+  assert.ok(means.error_y.array[0]! > 0 && means.error_y.arrayminus[0]! > 0);
+});
+
+test('showAblationCharts: the spec outside tslab; in a kernel one bundle with plotly, SVG and PNG', async () => {
+  assert.ok(await showAblationCharts(panels.slice(0, 2)));
+  resetPlotlyBundle();
+  const msgs = await captureDisplays(() => showAblationCharts(panels, { title: 'ablation-head' }));
+  resetPlotlyBundle();
+  assert.is(msgs.length, 2, 'the plotly bundle, then the chart');
+  assert.equal(Object.keys(msgs[1]!.data).sort(), [PLOTLY_MIME, 'image/png', 'image/svg+xml', 'text/html', 'text/plain']);
+  assert.ok(((msgs[1]!.metadata['image/png'] as { width: number }).width) <= 1200);
 });
 
 test.run();

@@ -38,6 +38,32 @@ export function curvesFromRecords(records: ReadonlyArray<{ step: number } & Reco
   return [...byName.values()];
 }
 
+/** Whether two curves have the same steps and (to 1e-9 relative) the same values. */
+export function curvesCoincide(a: Curve, b: Curve): boolean {
+  if (a.steps.length !== b.steps.length) return false;
+  for (let i = 0; i < a.steps.length; i++) {
+    if (a.steps[i] !== b.steps[i]) return false;
+    const [u, v] = [a.values[i]!, b.values[i]!];
+    if (!(u === v || Math.abs(u - v) <= 1e-9 * Math.max(Math.abs(u), Math.abs(v)))) return false;
+  }
+  return true;
+}
+
+/**
+ * The curves with every curve that coincides with an earlier one folded into it, named
+ * `loss = fm` (e.g. without REPA the total loss is the flow-matching loss): a chart then draws
+ * one line instead of one hidden under the other, and its legend says that both are there.
+ */
+export function mergeCoincidentCurves(curves: readonly Curve[]): Curve[] {
+  const out: Curve[] = [];
+  for (const c of curves) {
+    const k = out.findIndex((o) => o.steps.length > 0 && curvesCoincide(o, c));
+    if (k >= 0) out[k] = { ...out[k]!, name: `${out[k]!.name} = ${c.name}` };
+    else out.push(c);
+  }
+  return out;
+}
+
 /**
  * At most `maxPoints` points: consecutive buckets of equal size replaced by their mean step and
  * mean value (this also smooths noisy losses). Shorter curves are returned as they are.

@@ -1,7 +1,7 @@
 import '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { display, findTslab, inTslab, newDisplayHandle, showHtml, showMarkdown, showPng, showSvg } from './display';
+import { captureDisplays, display, displayBundle, findTslab, inTslab, newDisplayHandle, showHtml, showMarkdown, showPng, showSvg } from './display';
 import type { RequireLike } from '../util/load-module';
 
 /** Captures what is written to stdout and stderr while `fn` runs. */
@@ -60,6 +60,31 @@ test('findTslab: a kernel is recognised by the display callback in the require c
   assert.is(findTslab(fakeRequire(null).req), null, 'tslab loaded but no cell running');
   assert.is(findTslab(fakeRequire(() => {}, false).req), null, 'tslab not installed');
   assert.is(findTslab(null), null, 'ES module: never a kernel');
+});
+
+test('captureDisplays: bundles as Jupyter messages (bytes as base64, JSON as is); handles update in place', async () => {
+  let inside = false;
+  const msgs = await captureDisplays(async () => {
+    inside = inTslab();
+    displayBundle({ data: { 'image/png': new Uint8Array([1, 2, 3]), 'image/svg+xml': '<svg/>', 'application/vnd.plotly.v1+json': { data: [] } }, metadata: { 'image/png': { width: 10 } } });
+    showHtml('<b>x</b>');
+    const h = newDisplayHandle();
+    assert.is(h.live, true);
+    h.show({ mime: 'text/plain', data: 'a' });
+    await Promise.resolve();
+    h.showBundle({ data: { 'text/plain': 'b', 'text/html': '<i>b</i>' } });
+  });
+  assert.is(inside, true);
+  assert.is(inTslab(), false, 'only while capturing');
+  assert.equal(msgs[0], {
+    data: { 'image/png': 'AQID', 'image/svg+xml': '<svg/>', 'application/vnd.plotly.v1+json': { data: [] } },
+    metadata: { 'image/png': { width: 10 } },
+    update: false,
+  });
+  assert.equal(msgs[1], { data: { 'text/html': '<b>x</b>' }, metadata: {}, update: false });
+  assert.equal(msgs.slice(2).map((m) => [m.update, Object.keys(m.data)]), [[false, ['text/plain']], [true, ['text/plain', 'text/html']]]);
+  assert.match(msgs[2]!.transient!.display_id, /^[0-9a-f]{16}$/);
+  assert.is(msgs[3]!.transient!.display_id, msgs[2]!.transient!.display_id);
 });
 
 test.run();

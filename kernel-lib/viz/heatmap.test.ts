@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { colorize, colormapRgb, formatTick, heatmapPng, heatmapRange, imagePanels, panelsGeometry, panelsPng, textWidth, type Panel } from './heatmap';
+import { colorize, colormapRgb, formatTick, plotlyColorscale, heatmapPng, heatmapRange, imagePanels, panelsGeometry, panelsPng, textWidth, type Panel } from './heatmap';
 import { toUint8 } from './image-grid';
 
 /** Decodes PNG bytes to raw RGB. */
@@ -105,6 +105,13 @@ test('heatmapPng: one panel, viridis by default', async () => {
   assert.equal([pic.width, pic.height], [12, 8]);
   assert.equal(pic.px(0, 0), [0x44, 0x01, 0x54]);
   assert.equal(pic.px(11, 7), [0xfd, 0xe7, 0x25]);
+});
+
+test('plotlyColorscale: the same colours as the PNG heatmaps, from 0 to 1', () => {
+  const cs = plotlyColorscale('diverging', 3);
+  assert.equal(cs.map(([u]) => u), [0, 0.5, 1]);
+  assert.equal(cs.map(([, c]) => c), [0, 0.5, 1].map((u) => `rgb(${colormapRgb('diverging', u).join(',')})`));
+  assert.is(plotlyColorscale('viridis').length, 17);
 });
 
 test('formatTick: short labels', () => {

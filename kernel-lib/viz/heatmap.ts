@@ -71,6 +71,14 @@ export function colormapRgb(name: Colormap, u: number): Rgb {
   return [Math.round(a[0] + f * (b[0] - a[0])), Math.round(a[1] + f * (b[1] - a[1])), Math.round(a[2] + f * (b[2] - a[2]))];
 }
 
+/** The colormap as a plotly colorscale: `n` evenly spaced [position, 'rgb(r,g,b)'] stops. */
+export function plotlyColorscale(name: Colormap, n = 17): Array<[number, string]> {
+  return Array.from({ length: n }, (_, i) => {
+    const u = i / (n - 1);
+    return [Number(u.toFixed(4)), `rgb(${colormapRgb(name, u).join(',')})`] as [number, string];
+  });
+}
+
 /**
  * The default value range of a heatmap: [min, max] of the finite values, or [-m, m] with
  * m = max |v| for the diverging map (so 0 is white). A constant matrix gets a range of width 1

@@ -13,5 +13,7 @@ export * from './table';
 export * from './progress';
 export * from './training-monitor';
 export * from './heatmap';
-export * from './neural-field';
+export * from './neural-field/index';
 export * from './svg-chart';
+export * from './chart';
+export * from './plotly';

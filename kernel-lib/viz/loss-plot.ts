@@ -1,119 +1,84 @@
 /**
- * Loss and metric curves: interactive plotly.js charts inline in tslab, a live-updating chart for
- * training loops (plotly, or a plain SVG that saved notebooks show everywhere), and the same
- * chart as a Vega-Lite spec for files (vega.ts `writeFigure`).
+ * Loss and metric curves: interactive plotly.js charts inline in tslab (zoomable; each output
+ * also carries the chart as SVG and PNG for viewers without scripts, see chart.ts), a
+ * live-updating chart for training loops, and the same chart as a Vega-Lite spec for files
+ * (vega.ts `writeFigure`).
  *
  *   showLossPlot(curvesFromRecords(log), { logY: true });
  *   const live = livePlot({ title: 'train' });            // in the loop:
  *   live.update(step, { loss });  ...  live.flush();
  *   await writeFigure(lossPlotSpec(live.curves()), 'figures/e1-loss');
  *
- * plotly.js needs a browser, so it runs in the notebook page: the first chart of a kernel
- * session emits the plotly bundle read from the installed npm package (no CDN) as its own
- * output, and every chart is a div plus a script that draws into it once `window.Plotly` exists.
+ * Every version draws curves that coincide (loss = fm without REPA) as one line, spans a log
+ * axis over the data rounded out to 1-2-5 ticks (svg-chart.ts `logAxis`), and writes step
+ * ticks as integers. The plotly bundle goes out once per kernel session (plotly.ts).
  */
-import { readFileSync } from 'node:fs';
-import { decimateCurve, type Curve, type LossPlotOptions } from './curves';
-import { inTslab, newDisplayHandle, showHtml, type DisplayHandle } from './display';
-import { lossChartSvg } from './svg-chart';
-import { projectRequire } from '../util/load-module';
+import { decimateCurve, mergeCoincidentCurves, type Curve, type LossPlotOptions } from './curves';
+import { newChartHandle, showChart, type ChartHandle } from './chart';
+import { PLOTLY_BASE_LAYOUT, plotlyAxis, plotlyTitle, type PlotlyBundle, type PlotlyFigure } from './plotly';
+import { formatAxisTick, logAxis, lossChartSvg, SERIES_COLORS } from './svg-chart';
 import type { VegaLiteSpec } from './vega';
 
-export { decimateCurve, curvesFromRecords, type Curve, type LossPlotOptions } from './curves';
+export { decimateCurve, curvesFromRecords, mergeCoincidentCurves, type Curve, type LossPlotOptions } from './curves';
+export { ensurePlotly, plotlyBundleHtml, plotlyChartHtml, resetPlotlyBundle, type PlotlyBundle, type PlotlyFigure } from './plotly';
 
 // ---------------------------------------------------------------------------------------------
 // plotly.js
 // ---------------------------------------------------------------------------------------------
 
-/** Which plotly.js bundle to inline: 'basic' (scatter, bar, pie; 1.2 MB) covers curves; 'full' is 4.8 MB. */
-export type PlotlyBundle = 'basic' | 'full';
-const BUNDLE_FILES: Record<PlotlyBundle, string> = {
-  basic: 'plotly.js/dist/plotly-basic.min.js',
-  full: 'plotly.js/dist/plotly.min.js',
-};
+/** Every 1, 2 and 5 x 10^k from 1e-8 to 1e8: a log axis's tick values at any zoom. */
+const LOG_TICK_VALUES = Array.from({ length: 17 }, (_, i) => i - 8).flatMap((k) => [1, 2, 5].map((m) => Number((m * 10 ** k).toPrecision(12))));
 
-/** A plotly figure (data traces + layout), as JSON. */
-export interface PlotlyFigure {
-  data: object[];
-  layout: object;
+/** The log axis's range and ticks for positive values (plotly: range in log10 units). */
+function plotlyLogAxis(values: number[]): object {
+  const pos = values.filter((v) => Number.isFinite(v) && v > 0);
+  const base = { type: 'log', tickmode: 'array', tickvals: LOG_TICK_VALUES, ticktext: LOG_TICK_VALUES.map(formatAxisTick) };
+  if (pos.length === 0) return base;
+  const { domain } = logAxis(Math.min(...pos), Math.max(...pos));
+  const [a, b] = domain.map(Math.log10) as [number, number];
+  const pad = (b - a) * 0.02;
+  return { ...base, range: [a - pad, b + pad] };
 }
 
-/** The plotly figure for `curves`: one line trace per curve. */
+/** The plotly figure for `curves`: one line trace per curve (coinciding curves as one), zoomable, hover per step. */
 export function lossPlotFigure(curves: readonly Curve[], opts: LossPlotOptions = {}): PlotlyFigure {
   const maxPoints = opts.maxPoints ?? 4000;
+  const shown = mergeCoincidentCurves(curves).map((c) => decimateCurve(c, maxPoints));
+  const integerSteps = curves.every((c) => c.steps.every(Number.isInteger));
+  const yTitle = { title: { text: opts.yLabel ?? 'loss' } };
   return {
-    data: curves.map((c0) => {
-      const c = decimateCurve(c0, maxPoints);
-      return { type: 'scatter', mode: 'lines', name: c.name, x: c.steps, y: c.values };
-    }),
+    data: shown.map((c, k) => ({
+      type: 'scatter',
+      mode: 'lines',
+      name: c.name,
+      x: c.steps,
+      y: c.values,
+      line: { color: SERIES_COLORS[k % SERIES_COLORS.length], width: 1.5 },
+      hovertemplate: `${c.name.replace(/</g, '&lt;')}: %{y:.4g}<extra></extra>`,
+    })),
     layout: {
-      title: opts.title ? { text: opts.title } : undefined,
+      ...PLOTLY_BASE_LAYOUT,
+      title: opts.title ? plotlyTitle(opts.title) : undefined,
       height: opts.height ?? 360,
-      margin: { l: 60, r: 20, t: opts.title ? 40 : 20, b: 45 },
-      xaxis: { title: { text: opts.xLabel ?? 'step' } },
-      yaxis: { title: { text: opts.yLabel ?? 'loss' }, type: opts.logY ? 'log' : 'linear' },
+      margin: { l: 62, r: 20, t: opts.title ? 40 : 20, b: 45 },
+      hovermode: 'x unified',
+      xaxis: plotlyAxis({ title: { text: opts.xLabel ?? 'step' }, tickformat: integerSteps ? 'd' : '~g', exponentformat: 'none' }),
+      yaxis: plotlyAxis(opts.logY ? { ...yTitle, ...plotlyLogAxis(shown.flatMap((c) => c.values)) } : { ...yTitle, exponentformat: 'none' }),
       showlegend: curves.length > 1,
+      legend: { font: { size: 11 } },
     },
   };
 }
 
-/** JSON safe inside a <script> element. */
-function scriptJson(x: unknown): string {
-  return JSON.stringify(x).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
-
 /**
- * A <script> that defines `window.Plotly` from the installed plotly.js package. The bundle is
- * UMD: hiding `module` makes it take its browser branch even where a page defines one.
+ * Shows the curves as one output: an interactive plotly chart (zoom, hover) and, in the same
+ * bundle, the SVG chart and its PNG for viewers that run no scripts. Does nothing outside tslab.
  */
-export function plotlyBundleHtml(bundle: PlotlyBundle = 'basic'): string {
-  const js = readFileSync(projectRequire().resolve(BUNDLE_FILES[bundle]), 'utf8');
-  if (js.includes('</script')) throw new Error(`${BUNDLE_FILES[bundle]} contains '</script': cannot inline it`);
-  return `<script type="text/javascript">(function (module, exports, define) {\n${js}\n})(undefined, undefined, undefined);</script>`;
-}
-
-let divCounter = 0;
-
-/**
- * HTML for one chart: a div and a script that draws into it when `window.Plotly` is there
- * (polling for up to 10 s, then saying that plotly.js is missing).
- */
-export function plotlyChartHtml(fig: PlotlyFigure, divId = `pixnerd-plot-${process.pid}-${++divCounter}`): string {
-  const height = (fig.layout as { height?: number }).height ?? 360;
-  return (
-    `<div id="${divId}" style="width:100%;height:${height}px"></div>` +
-    `<script type="text/javascript">(function () {` +
-    `var fig = ${scriptJson(fig)}, tries = 0;` +
-    `function draw() {` +
-    `var el = document.getElementById(${scriptJson(divId)}); if (!el) return;` +
-    `if (!window.Plotly) { if (++tries < 200) { setTimeout(draw, 50); } else { el.textContent = 'plotly.js is not loaded: re-run the notebook from the top (or trust it).'; } return; }` +
-    `window.Plotly.react(el, fig.data, fig.layout, {responsive: true, displaylogo: false});` +
-    `}` +
-    `draw();` +
-    `})();</script>`
+export function showLossPlot(curves: readonly Curve[], opts: LossPlotOptions & { bundle?: PlotlyBundle; width?: number } = {}): void {
+  showChart(
+    { svg: lossChartSvg(curves, { height: 300, ...opts }), plotly: lossPlotFigure(curves, { ...opts, height: opts.height ?? 360 }), title: opts.title ?? 'loss' },
+    { bundle: opts.bundle },
   );
-}
-
-// The bundle goes out once per kernel session (module state; `resetPlotlyBundle` forgets it).
-let bundleShown: PlotlyBundle | null = null;
-
-/** Emits the plotly bundle as its own output unless this session already did; false outside tslab. */
-export function ensurePlotly(bundle: PlotlyBundle = 'basic'): boolean {
-  if (!inTslab()) return false;
-  if (bundleShown === bundle || bundleShown === 'full') return true;
-  showHtml(plotlyBundleHtml(bundle));
-  bundleShown = bundle;
-  return true;
-}
-
-/** Makes the next chart emit the bundle again (e.g. after clearing all outputs in the page). */
-export function resetPlotlyBundle(): void {
-  bundleShown = null;
-}
-
-/** Shows the curves as an interactive plotly chart under the cell; does nothing outside tslab. */
-export function showLossPlot(curves: readonly Curve[], opts: LossPlotOptions & { bundle?: PlotlyBundle } = {}): void {
-  if (ensurePlotly(opts.bundle)) showHtml(plotlyChartHtml(lossPlotFigure(curves, opts)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,9 +89,9 @@ export interface LivePlotOptions extends LossPlotOptions {
   /** Re-render at most this often (ms, default 1000); `flush()` always renders. */
   everyMs?: number;
   /**
-   * 'plotly' (default): an interactive chart; the notebook carries the plotly bundle and shows
-   * the chart only where its scripts run. 'svg': a plain SVG line chart (svg-chart.ts) that
-   * every viewer of the saved notebook shows, GitHub included.
+   * 'plotly' (default): an interactive chart (zoom, hover); the notebook carries the plotly
+   * bundle once, and each output also holds the SVG chart and its PNG for viewers that run no
+   * scripts. 'svg': only the static chart (SVG, PNG and an HTML <img>), no plotly bundle.
    */
   chart?: 'plotly' | 'svg';
   /** SVG chart width in px (default 640). */
@@ -154,20 +119,19 @@ export function livePlot(opts: LivePlotOptions = {}): LivePlot {
   const everyMs = opts.everyMs ?? 1000;
   const now = opts.now ?? (() => performance.now());
   const byName = new Map<string, Curve>();
-  let handle: DisplayHandle | null = null;
+  let handle: ChartHandle | null = null;
   let lastRender = -Infinity;
   const curves = (): Curve[] => [...byName.values()];
   const render = (): boolean => {
     lastRender = now();
-    if (opts.chart === 'svg') {
-      if (!inTslab()) return false;
-      handle ??= newDisplayHandle();
-      handle.show({ mime: 'image/svg+xml', data: lossChartSvg(curves(), { height: 300, ...opts }) });
-      return true;
-    }
-    if (!ensurePlotly(opts.bundle)) return false;
-    handle ??= newDisplayHandle();
-    handle.show({ mime: 'text/html', data: plotlyChartHtml(lossPlotFigure(curves(), opts)) });
+    handle ??= newChartHandle({ bundle: opts.bundle });
+    if (!handle.live) return false;
+    const cs = curves();
+    handle.show({
+      svg: lossChartSvg(cs, { height: 300, ...opts }),
+      plotly: opts.chart === 'svg' ? undefined : lossPlotFigure(cs, { ...opts, height: opts.height ?? 360 }),
+      title: opts.title ?? 'loss',
+    });
     return true;
   };
   return {
@@ -191,27 +155,43 @@ export function livePlot(opts: LivePlotOptions = {}): LivePlot {
 // Vega-Lite (files)
 // ---------------------------------------------------------------------------------------------
 
-/** The same chart as a Vega-Lite spec (long format: one row per step, value, series). */
+/**
+ * The same chart as a Vega-Lite spec (long format: one row per step, value, series). A log y
+ * axis spans the data rounded out to 1-2-5 ticks (not vega's whole decades), step ticks are integers.
+ */
 export function lossPlotSpec(curves: readonly Curve[], opts: LossPlotOptions = {}): VegaLiteSpec {
   const maxPoints = opts.maxPoints ?? 4000;
-  const values = curves.flatMap((c0) => {
+  const values = mergeCoincidentCurves(curves).flatMap((c0) => {
     const c = decimateCurve(c0, maxPoints);
     return c.steps.map((step, i) => ({ step, value: c.values[i]!, series: c.name }));
   });
+  const integerSteps = curves.every((c) => c.steps.every(Number.isInteger));
+  const positive = values.map((v) => v.value).filter((v) => Number.isFinite(v) && v > 0);
+  let yScale: object = { zero: false };
+  let yAxis: object = {};
+  if (opts.logY) {
+    yScale = { type: 'log' };
+    if (positive.length > 0) {
+      const { domain, ticks } = logAxis(Math.min(...positive), Math.max(...positive));
+      yScale = { type: 'log', domain, nice: false };
+      yAxis = { values: ticks, format: '~g' };
+    }
+  }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(opts.title ? { title: opts.title } : {}),
     width: 480,
     height: Math.round((opts.height ?? 360) * 0.75),
     data: { values },
-    mark: { type: 'line', strokeWidth: 1.5 },
+    mark: { type: 'line', strokeWidth: 1.5, clip: true },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: opts.xLabel ?? 'step' },
+      x: { field: 'step', type: 'quantitative', title: opts.xLabel ?? 'step', axis: integerSteps ? { format: 'd', tickMinStep: 1 } : {} },
       y: {
         field: 'value',
         type: 'quantitative',
         title: opts.yLabel ?? 'loss',
-        scale: opts.logY ? { type: 'log' } : { zero: false },
+        scale: yScale,
+        axis: yAxis,
       },
       color: { field: 'series', type: 'nominal', title: null },
     },

@@ -21,13 +21,35 @@ interface Output {
   data?: Record<string, unknown>;
 }
 interface Notebook {
-  cells: Array<{ cell_type: string; outputs?: Output[] }>;
+  cells: Array<{ cell_type: string; execution_count?: number | null; outputs?: Output[] }>;
 }
 
 /** nbformat stores text as one string or as a list of lines. */
 const joined = (v: unknown): string => (Array.isArray(v) ? v.join('') : String(v));
 
 const run = existsSync(JUPYTER) ? test : test.skip;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * scripts/browser-check.mjs on the executed copies in `dir` (nbconvert HTML in headless
+ * Chromium at 1280 px: every chart and image drawn, no page errors, nothing wider than the
+ * window). Skipped, with a line saying so, where Chromium is not installed.
+ */
+function browserCheck(dir: string, count: number): void {
+  if (!existsSync(CHROMIUM)) {
+    console.log(`SKIP browser check of ${dir}: ${CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)`);
+    return;
+  }
+  const r = spawnSync(process.execPath, ['scripts/browser-check.mjs', '--out', join(dir, 'browser-check'), dir], { encoding: 'utf8', timeout: 180_000 });
+  assert.is(r.status, 0, `browser check failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, new RegExp(`^${count} passed, 0 failed$`, 'm'));
+}
+
+/** Every code cell of an executed notebook has its execution count (In [n]:, numbered in run order). */
+function assertNumbered(name: string, nb: Notebook): void {
+  const counts = nb.cells.filter((c) => c.cell_type === 'code').map((c) => c.execution_count);
+  assert.equal(counts, counts.map((_, i) => i + 1), `${name}: execution counts`);
+}
 if (!existsSync(JUPYTER)) {
   console.log(`SKIP notebook execution: ${JUPYTER} not found (apt-get install -y --no-install-recommends jupyter-nbconvert python3-nbclient jupyter-client python3-nbformat)`);
 }
@@ -54,6 +76,8 @@ run('00-display-check runs headlessly and shows PNG, HTML and SVG outputs', () =
     // 1500 updates from a synchronous loop reach the notebook and leave the kernel alive (scripts/tslab-kernel.cjs)
     assert.match(stdout, /1500 updates sent/);
     assert.ok(outputs.some((o) => joined(o.data?.['text/plain'] ?? '') === 'update 1500 of 1500'), 'the last update is the saved output');
+    assertNumbered('00', nb);
+    browserCheck(out, 1);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -87,6 +111,12 @@ run('01-quickstart, 02-ablations, 03-neural-field and 04-samplers run headlessly
     const tables = abOut.flatMap((o) => (o.data?.['text/html'] ? [joined(o.data['text/html'])] : []));
     assert.ok(tables.some((h) => h.includes('<table') && h.includes('4 / 4')), '02: the overview table, 4 of 4 runs');
     assert.ok(tables.some((h) => h.includes('<table') && h.includes('final loss')), '02: the summary table');
+    // interactive where it helps: ablation points (hover: run, seed, value) and field weights (hover: value)
+    const plotly = (o: Output) => (o.data?.['text/html'] ? joined(o.data['text/html']) : '');
+    assert.ok(abOut.some((o) => plotly(o).includes('Plotly.react') && plotly(o).includes('seed: %{customdata[2]}')), '02: the interactive metric grid');
+    assert.ok(nf.cells.flatMap((c) => c.outputs ?? []).some((o) => plotly(o).includes('Plotly.react') && plotly(o).includes('heatmap')), '03: the interactive field weights');
+    for (const name of EXPERIMENT_NOTEBOOKS) assertNumbered(name, JSON.parse(readFileSync(join(out, `${name}.ipynb`), 'utf8')) as Notebook);
+    browserCheck(out, EXPERIMENT_NOTEBOOKS.length);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

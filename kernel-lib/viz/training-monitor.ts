@@ -21,9 +21,10 @@ export interface TrainingMonitorOptions {
   /** Chart title. */
   title?: string;
   /**
-   * The live chart: 'svg' (default) a plain SVG line chart, shown by every viewer of the saved
-   * notebook (GitHub too); 'plotly' an interactive one (the notebook then carries the 1.2 MB
-   * plotly bundle, and viewers that do not run scripts show nothing).
+   * The live chart: 'plotly' (default) an interactive one (zoom, hover; the notebook carries the
+   * 1.1 MB plotly bundle once per kernel session), whose output also holds the SVG chart and its
+   * PNG, which viewers that run no scripts (GitHub, nbconvert without JS) show; 'svg' only the
+   * static chart (SVG, PNG, HTML <img>), without the plotly bundle.
    */
   chart?: 'svg' | 'plotly';
 }
@@ -41,7 +42,7 @@ export function lossValues(r: StepReport): Record<string, number> {
 
 /** A monitor whose onStep feeds one progress reporter and one live chart. */
 export function trainingMonitor(opts: TrainingMonitorOptions = {}): TrainingMonitor {
-  const plot = livePlot({ title: opts.title ?? 'training loss', logY: true, everyMs: opts.plotEveryMs ?? 2000, chart: opts.chart ?? 'svg' });
+  const plot = livePlot({ title: opts.title ?? 'training loss', logY: true, everyMs: opts.plotEveryMs ?? 2000, chart: opts.chart ?? 'plotly' });
   let bar: Progress | null = null;
   return {
     onStep(r) {

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { showVegaLite, svgToPng, vegaLiteToSvg, writeFigure, type VegaLiteSpec } from './vega';
+import { captureDisplays } from './display';
+import { pngSize, svgSize } from './chart';
 
 const spec: VegaLiteSpec = {
   width: 200,
@@ -48,6 +50,23 @@ test('writeFigure writes a valid .svg and .png (creating the folder) and leaves 
 
 test('showVegaLite is a no-op outside tslab', async () => {
   assert.is(await showVegaLite(spec), undefined);
+});
+
+test('showVegaLite in a kernel: one bundle; the 2x PNG is shown at the SVG size (also with as: png)', async () => {
+  const msgs = await captureDisplays(async () => {
+    await showVegaLite({ ...spec, title: 'bars' });
+    await showVegaLite(spec, { as: 'png' });
+  });
+  assert.is(msgs.length, 2);
+  for (const m of msgs) {
+    assert.equal(Object.keys(m.data).sort(), ['image/png', 'image/svg+xml', 'text/html', 'text/plain']);
+    const { width, height } = svgSize(m.data['image/svg+xml'] as string);
+    const px = pngSize(Buffer.from(m.data['image/png'] as string, 'base64'));
+    assert.equal([px.width, px.height], [2 * width, 2 * height]);
+    assert.equal(m.metadata, { 'image/png': { width, height } });
+    assert.ok((m.data['text/html'] as string).includes(`width="${width}" height="${height}"`));
+  }
+  assert.is(msgs[0]!.data['text/plain'], '<chart: bars>');
 });
 
 test.run();

@@ -3,17 +3,19 @@
  * PNG (@resvg/resvg-js with the system fonts), shown inline in tslab or written to files.
  *
  *   await writeFigure(spec, 'figures/e1-loss');   // figures/e1-loss.svg + figures/e1-loss.png
- *   await showVegaLite(spec);                     // inline SVG in a notebook
+ *   await showVegaLite(spec);                     // inline: one bundle of SVG, 2x PNG and HTML (chart.ts)
  *
  * vega and vega-lite are loaded with `importEsm` (see load-module.ts): their module graph has
  * top-level await, which tslab's CommonJS `require` cannot load.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
 import { writeFileAtomic } from '../util/atomic-write';
-import { inTslab, showPng, showSvg } from './display';
+import { inTslab } from './display';
+import { CHART_FONT, compactChart, showChart, svgToPng, type ChartDisplayOptions } from './chart';
 import { importEsm } from '../util/load-module';
+
+export { CHART_FONT, svgToPng } from './chart';
 
 /**
  * A Vega-Lite specification (https://vega.github.io/vega-lite/docs/spec.html). Typed loosely on
@@ -34,9 +36,6 @@ interface VegaApi {
   View: new (runtime: object, opts: { renderer: 'none' }) => VegaView;
 }
 
-/** The font every chart uses (installed with Debian's fonts-dejavu-core). */
-export const CHART_FONT = 'DejaVu Sans';
-
 /** Defaults merged under each spec's own `config`: our font, white background. */
 const BASE_CONFIG = { font: CHART_FONT, background: 'white' };
 
@@ -51,15 +50,6 @@ export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
   } finally {
     view.finalize();
   }
-}
-
-/** Rasterises SVG to PNG bytes at `scale` x its size (default 2, sharp on high-dpi screens). */
-export function svgToPng(svg: string, scale = 2): Buffer {
-  const resvg = new Resvg(svg, {
-    fitTo: { mode: 'zoom', value: scale },
-    font: { loadSystemFonts: true, defaultFontFamily: CHART_FONT, sansSerifFamily: CHART_FONT },
-  });
-  return resvg.render().asPng();
 }
 
 /**
@@ -81,10 +71,22 @@ export async function writeFigure(
   return { svgPath, pngPath };
 }
 
-/** Shows a Vega-Lite chart inline (SVG, or PNG with `as: 'png'`); does nothing outside tslab. */
-export async function showVegaLite(spec: VegaLiteSpec, opts: { as?: 'svg' | 'png' } = {}): Promise<void> {
+/**
+ * Shows a Vega-Lite chart inline as one output: SVG, a 2x PNG shown at the SVG's size, and an
+ * HTML <img> of it (chart.ts), at most 1200 px wide. Does nothing outside tslab. `as` is
+ * accepted for older notebooks and changes nothing: every viewer now picks what it shows.
+ */
+export async function showVegaLite(spec: VegaLiteSpec, opts: { as?: 'svg' | 'png'; title?: string } & ChartDisplayOptions = {}): Promise<void> {
   if (!inTslab()) return;
   const svg = await vegaLiteToSvg(spec);
-  if (opts.as === 'png') showPng(svgToPng(svg));
-  else showSvg(svg);
+  showChart(await compactChart({ svg, title: opts.title ?? specTitle(spec) }, opts.maxWidth), opts);
+}
+
+/** A spec's title as text (for alt text), or undefined. */
+export function specTitle(spec: VegaLiteSpec): string | undefined {
+  // (written for tslab's non-strict compiler too, whose narrowing differs)
+  const t: unknown = spec.title;
+  const text: unknown = t !== null && typeof t === 'object' && !Array.isArray(t) ? (t as { text?: unknown }).text : t;
+  if (typeof text === 'string') return text;
+  return Array.isArray(text) ? text.map(String).join(' ') : undefined;
 }

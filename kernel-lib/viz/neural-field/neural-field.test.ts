@@ -1,11 +1,13 @@
-import '../../test/setup';
+import '../../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { createConfig, type ModelConfig, type NerfHeadConfig } from '../config/model-config';
-import { initParams } from '../model/params';
-import { panelsGeometry } from './heatmap';
+import { createConfig, type ModelConfig, type NerfHeadConfig } from '../../config/model-config';
+import { initParams } from '../../model/params';
+import { panelsGeometry } from '../heatmap';
+import { captureDisplays } from '../display';
+import { PLOTLY_MIME, resetPlotlyBundle } from '../plotly';
 import {
   columnNormRecords,
   columnNorms,
@@ -14,7 +16,9 @@ import {
   cropImage,
   decodeDense,
   denseDecodePng,
+  fieldWeightsFigure,
   fieldWeightsPng,
+  showFieldWeights,
   histogram,
   linearFiltersPng,
   linearHeadFilters,
@@ -29,7 +33,7 @@ import {
   probeOutput,
   rowNorms,
   type FieldProbe,
-} from './neural-field';
+} from './index';
 
 // A tiny nerf model: 16 px grey, p = 4 (a 4 x 4 patch grid), hx = 8, r = 2, 2 field blocks, DCT with M = 4.
 const CFG: ModelConfig = createConfig({
@@ -147,6 +151,31 @@ test('fieldWeightsPng and patchStatMapPng: PNG sizes follow the panel layout', a
   // three 64 px cells (titles at font size 1 fit): the 16 px images at scale 4, the 4 x 4 map at scale 16
   assert.equal((await size(map))[0], 6 + 3 * (64 + 6));
   assert.is(tf.memory().numTensors, before);
+});
+
+test('fieldWeightsFigure / showFieldWeights: two diverging heatmaps whose hover reads row, column and value; PNG as the static picture', async () => {
+  const probe = probeField(params, CFG, image, { t: 0.7, label: 0, seed: 1 });
+  const fig = fieldWeightsFigure(probe, { block: 1, patch: 5 });
+  const traces = fig.data as Array<{ type: string; z: number[][]; zmin: number; zmax: number; hovertemplate: string; xaxis: string }>;
+  assert.equal(traces.map((t) => [t.type, t.xaxis, t.z.length, t.z[0]!.length]), [['heatmap', 'x', 8, 16], ['heatmap', 'x2', 16, 8]], 'W1 [hx, hr], W2 [hr, hx]');
+  const w = patchFieldWeights(probe, { block: 1, patch: 5 });
+  assert.ok(Math.abs(traces[0]!.z[2]![3]! - w.W1.data[2 * 16 + 3]!) < 1e-3 * Math.abs(w.W1.data[2 * 16 + 3]!) + 1e-9, 'z[row][col] is data[row * cols + col]');
+  for (const t of traces) assert.is(t.zmin, -t.zmax, 'symmetric range: white at 0');
+  assert.match(traces[0]!.hovertemplate, /^W1\[row %\{y\}, col %\{x\}\] = %\{z:.4g\}/);
+  assert.equal((fig.layout as { yaxis: { autorange: string } }).yaxis.autorange, 'reversed', 'row 0 at the top');
+
+  const outside = await showFieldWeights(probe, { patch: 5 });
+  assert.equal(await size(outside), await size(await fieldWeightsPng(probe, { patch: 5 })));
+  resetPlotlyBundle();
+  const msgs = await captureDisplays(() => showFieldWeights(probe, { patch: 5 }));
+  resetPlotlyBundle();
+  assert.is(msgs.length, 2);
+  assert.ok(String(msgs[0]!.data['text/html']).includes('window.Plotly = Plotly'), "plotly's cartesian bundle (heatmaps) first");
+  assert.ok(String(msgs[0]!.data['text/html']).length > 1_300_000);
+  assert.equal(Object.keys(msgs[1]!.data).sort(), [PLOTLY_MIME, 'image/png', 'text/html', 'text/plain']);
+  const [w0] = await size(outside);
+  assert.equal((msgs[1]!.metadata['image/png'] as { width: number }).width, w0);
+  assert.ok(String(msgs[1]!.data['text/html']).includes('max-width:900px'), 'the interactive chart may grow beyond the PNG');
 });
 
 test('coordBasis: the DCT features as p x p maps (feature 0 is constant 1); the basis grid PNG', async () => {
