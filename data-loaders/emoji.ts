@@ -20,7 +20,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { projectRequire } from '../kernel-lib/util/load-module';
-import sharp from 'sharp';
+import { loadSharp } from '../kernel-lib/util/heavy-modules';
 import { checkIndex, DatasetError, type Dataset } from './dataset';
 
 export const EMOJI_SIZE = 64;
@@ -84,7 +84,7 @@ export function emoji(opts: EmojiOptions = {}): Dataset {
 
   async function decode(file: string): Promise<Uint8Array> {
     if (!existsSync(file)) throw new DatasetError(`emoji: ${file} not found`);
-    const { data, info } = await sharp(file)
+    const { data, info } = await loadSharp()(file)
       .flatten({ background: white ? '#ffffff' : '#000000' })
       .removeAlpha()
       .toColourspace('srgb')

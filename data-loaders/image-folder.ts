@@ -15,7 +15,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../kernel-lib/util/heavy-modules';
 import { admCenterCrop } from './center-crop';
 import { checkIndex, DatasetError, type Dataset, type Sample } from './dataset';
 
@@ -95,7 +95,7 @@ function scan(root: string): { classes: string[]; files: Array<{ file: string; l
 
 /** Decodes a file to 8-bit RGB [h, w, 3] (alpha dropped, grey expanded). */
 async function decodeRgb(file: string): Promise<{ data: Uint8Array; h: number; w: number }> {
-  const { data, info } = await sharp(file, { failOn: 'warning' })
+  const { data, info } = await loadSharp()(file, { failOn: 'warning' })
     .removeAlpha()
     .toColourspace('srgb')
     .raw({ depth: 'uchar' })
@@ -157,7 +157,7 @@ export async function imageFolder(root: string, opts: ImageFolderOptions): Promi
         case 'none':
           break;
         case 'header': {
-          const m = await sharp(file).metadata();
+          const m = await loadSharp()(file).metadata();
           if (!m.width || !m.height) throw new Error('no image size in the header');
           break;
         }

@@ -20,9 +20,11 @@
  *                and diffusers folders through openWeights; config inferred from shapes
  *   diffusion    rectified flow: time sampling, interpolation, v/x prediction
  *   training     train, TrainConfig (createTrainConfig), AdamW, EMA, REPA and its teachers
- *   sampling     sample, modelVelocity, Euler / Heun / Adams, guidance (CFG on an interval), timeGrid
+ *   sampling     sample, modelVelocity, Euler / Heun / Adams, guidance (CFG on an interval), timeGrid,
+ *                class names (ImageNet's 1,000, lookup by id or name)
  *   runs         a run directory: readExperiment, trainRun, loadRun, sampleClasses, evaluateRun,
- *                mainJob, the files (config, checkpoint, metrics) and the one-writer lock
+ *                mainJob, the files (config, checkpoint, metrics) and the one-writer lock;
+ *                pretrained weights: loadWeights (.ckpt, diffusers folder, safetensors), sampleWeights
  *   experiments  sweeps: experiment files, the local / SLURM runners, reports, sampler sweeps
  *   data         datasets (MNIST, Fashion-MNIST, emoji, image folders), loaders, datasetFromConfig
  *   metrics      evaluate (FID, KID, precision/recall, class accuracy), real-vs-real baselines
@@ -48,6 +50,7 @@ export * from './model/dit-block';
 export * from './encodings/coord-encoding';
 export * from './heads/nerf-head';
 export * from './heads/linear-head';
+export * from './heads/nerf-inspect';
 export * from './model/params';
 export * from './model/pixnerd';
 export * from './model/flops';
@@ -70,6 +73,7 @@ export * from './sampling/sample';
 export * from './sampling/guidance';
 export * from './sampling/time-grid';
 export * from './sampling/adams';
+export * from './sampling/class-names';
 export * from './runs/index';
 export * from './experiments/experiment-config';
 export * from './experiments/runner';

@@ -22,6 +22,9 @@
 // stdout line went missing in about one run of four). The IOPub socket is created with no
 // high-water mark (ZMQ_SNDHWM 0), so it queues instead of dropping; the option must be set
 // before the socket binds, hence in the constructor.
+//
+// And a third (scripts/tslab-fast-library.cjs): the library is neither type-checked nor
+// recompiled in every kernel, so that importing ./kernel-lib/index costs a notebook little.
 'use strict';
 const { dirname } = require('node:path');
 
@@ -44,4 +47,6 @@ ZmqServer.prototype.init = async function (...args) {
   for (const s of [this.iopub, this.shell, this.control, this.stdin]) s.sendTimeout = 0;
   return result;
 };
+require('./tslab-fast-library.cjs').install(module);
+
 require(require.resolve('tslab/dist/main.js')).main();

@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
 import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
-import { evaluateRun } from '../runs/evaluate-run';
+import { EVAL_DEFAULTS, evaluateRun } from '../runs/evaluate-run';
 import { int, interval, num } from './options';
 
 interface EvaluateOptions {
@@ -31,11 +31,11 @@ export function registerEvaluateCommand(program: Command): void {
     .description("evaluate a run's samples against its dataset: FID, KID, precision/recall, class accuracy, real-vs-real floor")
     .requiredOption('--run <dir>', 'run directory')
     .option('--samples <n>', 'generated (and real) images', int(1), 1000)
-    .addOption(new Option('--sampler <kind>', 'sampler').choices(SAMPLER_KINDS).default('euler'))
-    .option('--steps <n>', 'sampling steps', int(1), 20)
+    .addOption(new Option('--sampler <kind>', 'sampler').choices(SAMPLER_KINDS).default(EVAL_DEFAULTS.sampler))
+    .option('--steps <n>', 'sampling steps', int(1), EVAL_DEFAULTS.steps)
     .option('--order <k>', 'Adams order', int(1), 2)
-    .option('--cfg <scale>', 'classifier-free guidance scale', num, 2)
-    .option('--interval <a,b>', 'guidance interval in t', interval, [0.1, 1] as [number, number])
+    .option('--cfg <scale>', 'classifier-free guidance scale', num, EVAL_DEFAULTS.cfg)
+    .option('--interval <a,b>', 'guidance interval in t', interval, EVAL_DEFAULTS.interval)
     .option('--seed <s>', "noise and real-set seed (default: the run's train.seed)", int(0))
     .addOption(new Option('--weights <which>', 'EMA or online weights').choices(['ema', 'model']).default('ema'))
     .addOption(new Option('--classifier <net>', "feature network (default: the dataset's own classifier)").choices(['mnist', 'fashion-mnist', 'mobilenet-v2']))

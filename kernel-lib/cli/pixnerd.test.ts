@@ -69,7 +69,7 @@ test('train then sample: a run directory, a resumable checkpoint and a labelled 
   assert.ok(meta.width! > 3 * 32 && meta.height! > 2 * 32, `${meta.width}x${meta.height}`);
 });
 
-const COMMANDS = ['info', 'build', 'forward', 'train', 'demo', 'sample', 'evaluate', 'experiment', 'sampler-sweep', 'train-classifier', 'fid-baseline'];
+const COMMANDS = ['info', 'build', 'forward', 'convert', 'train', 'demo', 'sample', 'evaluate', 'experiment', 'sampler-sweep', 'train-classifier', 'fid-baseline'];
 
 test('every command answers --help with its usage, options with defaults, and an example', () => {
   const top = cli('--help');

@@ -4,7 +4,8 @@
  * (mean and standard deviation over seeds, arquero) as CSV and Markdown, and Vega-Lite charts
  * (each metric by variant with error bars; loss curves by variant) as SVG and PNG.
  */
-import * as aq from 'arquero';
+import type * as aq from 'arquero';
+import { loadArquero } from '../util/heavy-modules';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetrics } from '../runs/run-dir';
@@ -81,7 +82,7 @@ export function summaryTable(results: readonly RunResult[]): Table {
     }
     return out;
   });
-  return aq.from(rows);
+  return loadArquero().from(rows);
 }
 
 /** Mean loss curve (total) per variant over its seeds, on the steps all seeds logged. */
@@ -166,7 +167,7 @@ export async function writeReport(exp: ExperimentFile, specs: readonly RunSpec[]
   mkdirSync(paths.outDir, { recursive: true });
   writeFileAtomic(join(paths.outDir, 'results.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + (results.length ? '\n' : ''));
   const table = summaryTable(results);
-  writeFileAtomic(join(paths.outDir, 'summary.csv'), tableCsv(aq.from(summaryRows(results))));
+  writeFileAtomic(join(paths.outDir, 'summary.csv'), tableCsv(loadArquero().from(summaryRows(results))));
   const id = specs[0]?.experimentId ?? exp.id;
   const header = `# ${id}\n\n${exp.description ?? ''}\n\n${results.length} of ${specs.length} runs finished; mean ± sample std over seeds ${exp.seeds.join(', ')}.\n\n`;
   writeFileAtomic(join(paths.outDir, 'summary.md'), header + tableMarkdown(table) + '\n');

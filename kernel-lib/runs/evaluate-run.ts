@@ -39,7 +39,11 @@ export interface EvalConfig {
   classifier?: string;
 }
 
-export const EVAL_DEFAULTS: EvalConfig = { samples: 500, sampler: 'euler', steps: 20, cfg: 1, interval: [0.1, 1] };
+/**
+ * Defaults of an experiment file's "eval" and of the `evaluate` command: the main job's sampler
+ * (MAIN_JOB_SAMPLING: Heun 10 steps, CFG 2 on (0.1, 1), from the recipe study), 500 samples.
+ */
+export const EVAL_DEFAULTS: EvalConfig = { samples: 500, sampler: 'heun', steps: 10, cfg: 2, interval: [0.1, 1] };
 
 /** Checks an eval recipe; throws ConfigError naming the field. */
 export function validateEvalConfig(ev: EvalConfig): EvalConfig {

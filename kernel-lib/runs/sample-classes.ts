@@ -1,7 +1,8 @@
 /**
  * Class-conditional sampling from a loaded run: `perClass` images of each class, with any
- * sampler, CFG on an interval, and optional decoding at `scale` x the training resolution (the
- * neural field's arbitrary-resolution decoding).
+ * sampler, CFG on an interval, and optional decoding at another resolution than the training one
+ * (`scale` x it, or `size` pixels a side: the neural field's arbitrary-resolution decoding, the
+ * trunk always seeing its training token grid).
  *
  * Example:
  *   const run = loadRun('runs/mnist-tiny');
@@ -11,7 +12,26 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { modelVelocity, sample, type SamplerKind } from '../sampling/sample';
+import type { ModelConfig } from '../config/model-config';
 import type { LoadedRun } from './load-run';
+
+/**
+ * Checks that `size` is a resolution the model can decode: its training size, or (neural-field
+ * head) any multiple of its token grid side imageSize / patchSize, each token's field then
+ * drawing size / grid pixels a side. Throws an Error that says which sizes work.
+ */
+export function checkDecodeSize(model: ModelConfig, size: number): void {
+  const native = model.imageSize;
+  if (size === native) return;
+  const grid = native / model.patchSize;
+  if (!(Number.isInteger(size) && size > 0)) throw new RangeError(`size must be a positive integer number of pixels, got ${size}`);
+  if (model.head.kind !== 'nerf') {
+    throw new Error(`size ${size} px differs from the model's native ${native} px, and decoding at another resolution needs the neural-field head (this model has the ${model.head.kind} head)`);
+  }
+  if (size % grid !== 0) {
+    throw new RangeError(`size ${size} px: the neural field decodes the ${grid} x ${grid} token grid of the native ${native} px model, so the size must be a multiple of ${grid} (e.g. ${native}, ${2 * native})`);
+  }
+}
 
 export interface SampleGridOptions {
   classes: number[];
@@ -25,6 +45,8 @@ export interface SampleGridOptions {
   seed: number;
   /** Decode at scale x the training resolution (nerf head). */
   scale?: number;
+  /** Decode at size x size pixels (nerf head when not the training size; overrides scale). */
+  size?: number;
   /** Called after every sampling step. */
   onStep?: (i: number, steps: number) => void;
 }
@@ -33,14 +55,18 @@ export interface SampleGridOptions {
 export function sampleClasses(run: LoadedRun, o: SampleGridOptions): tf.Tensor4D {
   const { model } = run;
   const bad = o.classes.filter((c) => !(Number.isInteger(c) && c >= 0 && c < model.numClasses));
-  if (bad.length) throw new RangeError(`classes ${bad.join(', ')} outside 0..${model.numClasses - 1}`);
+  if (bad.length) throw new RangeError(`class${bad.length > 1 ? 'es' : ''} ${bad.join(', ')} out of range: this model has ${model.numClasses} classes, ids 0..${model.numClasses - 1}`);
+  if (!(Number.isInteger(o.perClass) && o.perClass >= 1)) throw new RangeError(`perClass must be an integer >= 1, got ${o.perClass}`);
   const n = o.classes.length * o.perClass;
-  const scale = o.scale ?? 1;
-  const size = model.imageSize * scale;
+  if (o.scale !== undefined && !(Number.isInteger(o.scale) && o.scale >= 1)) throw new RangeError(`scale must be an integer >= 1, got ${o.scale}`);
+  const size = o.size ?? model.imageSize * (o.scale ?? 1);
+  checkDecodeSize(model, size);
   const noise = tf.randomNormal([n, size, size, model.inChannels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
   const y = tf.tensor1d(o.classes.flatMap((c) => Array(o.perClass).fill(c)), 'int32');
-  const velocity = modelVelocity(run.params, model, run.prediction, scale === 1 ? undefined : model.imageSize);
-  const { x } = sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, nullLabel: model.numClasses, onStep: o.onStep });
-  tf.dispose([noise, y]);
-  return x;
+  const velocity = modelVelocity(run.params, model, run.prediction, size === model.imageSize ? undefined : model.imageSize);
+  try {
+    return sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, nullLabel: model.numClasses, onStep: o.onStep }).x;
+  } finally {
+    tf.dispose([noise, y]);
+  }
 }

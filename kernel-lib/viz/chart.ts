@@ -24,7 +24,7 @@
  *   const h = newChartHandle(); h.show({ svg }); ...     // one output, redrawn
  */
 import { Resvg } from '@resvg/resvg-js';
-import sharp from 'sharp';
+import { loadSharp } from '../util/heavy-modules';
 import { displayBundle, inTslab, newDisplayHandle, type DisplayBundle, type DisplayHandle } from './display';
 import { ensurePlotly, plotlyChartHtml, pngImgHtml, PLOTLY_MIME, type PlotlyBundle, type PlotlyFigure } from './plotly';
 
@@ -103,7 +103,7 @@ export function pngSize(png: Uint8Array): { width: number; height: number } {
  * 3 times smaller, which matters because a chart bundle holds it twice (image/png and the HTML).
  */
 export async function compactPng(png: Uint8Array): Promise<Buffer> {
-  const out = await sharp(png).png({ palette: true, compressionLevel: 9 }).toBuffer();
+  const out = await loadSharp()(png).png({ palette: true, compressionLevel: 9 }).toBuffer();
   return out.length < png.length ? out : Buffer.from(png);
 }
 

@@ -14,7 +14,7 @@
  * Matrices are row-major: value (r, c) is data[r * cols + c], drawn at row r from the top.
  */
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
+import { loadSharp } from '../util/heavy-modules';
 import { toUint8, type ImageInput } from './image-grid';
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ export async function panelsPng(panels: readonly Panel[], opts: PanelsOptions = 
     }
   });
   if (opts.title) texts.push(`<text x="${g.width / 2}" y="${fs + 4}" text-anchor="middle" font-weight="bold">${escapeXml(opts.title)}</text>`);
-  let img = sharp(canvas, { raw: { width: g.width, height: g.height, channels: 3 } });
+  let img = loadSharp()(canvas, { raw: { width: g.width, height: g.height, channels: 3 } });
   if (texts.length) {
     const svg =
       `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${g.height}">` +

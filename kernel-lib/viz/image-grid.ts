@@ -10,7 +10,7 @@
  * The canvas is always RGB; grey images are copied to the three channels.
  */
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
+import { loadSharp } from '../util/heavy-modules';
 
 /** Images as plain data: `data` is row-major `[N, H, W, C]`. */
 export interface ImageBatch {
@@ -204,7 +204,7 @@ async function renderPng(
     const { x, y } = cellOrigin(g, cell.r, cell.c);
     blit(canvas, g.width, cell.batch, cell.index, x, y, g.scale);
   }
-  let img = sharp(canvas, { raw: { width: g.width, height: g.height, channels: 3 } });
+  let img = loadSharp()(canvas, { raw: { width: g.width, height: g.height, channels: 3 } });
   const svg = labelSvg(g, opts.rowLabels, opts.colLabels);
   if (svg) img = img.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]);
   return img.png().toBuffer();

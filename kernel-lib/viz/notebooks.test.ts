@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Executes the notebooks headlessly through scripts/run-notebooks.mjs (tslab kernel, Debian's
-// Jupyter) in smoke size and checks that rich outputs reached the executed copies:
-// 00-display-check (every output kind), then 01-quickstart, 02-ablations, 03-neural-field and
-// 04-samplers (about 2.5 minutes together on 2 cores, most of it each kernel's start and
-// type-check of kernel-lib; 03 and 04 reuse the checkpoint 01 writes to runs/).
+// Jupyter) in smoke size, checks that rich outputs reached the executed copies and looks at
+// them in headless Chromium (scripts/browser-check.mjs):
+// 00-display-check (every output kind), then 01-quickstart, 02-ablations, 03-neural-field,
+// 04-samplers and 05-pretrained (about 3 minutes together on 2 cores, most of it kernel starts;
+// 03 and 04 reuse the checkpoint 01 writes to runs/, 05 the tiny.ckpt fixture).
 const JUPYTER = process.env.JUPYTER ?? '/usr/bin/jupyter';
 const NOTEBOOK = 'notebooks/00-display-check.ipynb';
 
@@ -83,9 +84,9 @@ run('00-display-check runs headlessly and shows PNG, HTML and SVG outputs', () =
   }
 });
 
-const EXPERIMENT_NOTEBOOKS = ['01-quickstart', '02-ablations', '03-neural-field', '04-samplers'];
+const EXPERIMENT_NOTEBOOKS = ['01-quickstart', '02-ablations', '03-neural-field', '04-samplers', '05-pretrained'];
 
-run('01-quickstart, 02-ablations, 03-neural-field and 04-samplers run headlessly in smoke size', () => {
+run('01-quickstart, 02-ablations, 03-neural-field, 04-samplers and 05-pretrained run headlessly in smoke size', () => {
   const out = mkdtempSync(join(tmpdir(), 'nb-test-'));
   try {
     const paths = EXPERIMENT_NOTEBOOKS.map((n) => `notebooks/${n}.ipynb`);
@@ -116,6 +117,8 @@ run('01-quickstart, 02-ablations, 03-neural-field and 04-samplers run headlessly
     assert.ok(abOut.some((o) => plotly(o).includes('Plotly.react') && plotly(o).includes('seed: %{customdata[2]}')), '02: the interactive metric grid');
     assert.ok(nf.cells.flatMap((c) => c.outputs ?? []).some((o) => plotly(o).includes('Plotly.react') && plotly(o).includes('heatmap')), '03: the interactive field weights');
     for (const name of EXPERIMENT_NOTEBOOKS) assertNumbered(name, JSON.parse(readFileSync(join(out, `${name}.ipynb`), 'utf8')) as Notebook);
+    const pre = JSON.parse(readFileSync(join(out, '05-pretrained.ipynb'), 'utf8')) as Notebook;
+    assert.match(joined(pre.cells.find((c) => c.cell_type === 'code')!.outputs![0]!.text), /^PIXNERD_CHECKPOINT is not set: using the test fixture \.\.\/shared\/fixtures\/checkpoints\/tiny\.ckpt/);
     browserCheck(out, EXPERIMENT_NOTEBOOKS.length);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -8,7 +8,8 @@
  * Numbers in a column share one number of fractional digits: as many as the column needs, at
  * most `maxDigits` (default 4).
  */
-import * as aq from 'arquero';
+import type * as aq from 'arquero';
+import { loadArquero } from '../util/heavy-modules';
 import { showHtml } from './display';
 
 export type Table = aq.ColumnTable;
@@ -24,7 +25,7 @@ export interface TableFormatOptions {
 
 /** An arquero table from a table (returned as is) or from row objects. */
 export function asTable(x: TableInput): Table {
-  return x instanceof aq.ColumnTable ? x : aq.from(x as Array<Record<string, unknown>>);
+  return x instanceof loadArquero().ColumnTable ? x : loadArquero().from(x as Array<Record<string, unknown>>);
 }
 
 /** GitHub-flavoured Markdown; numeric columns right-aligned. */
