@@ -1,11 +1,11 @@
 /**
  * kernel-lib: the PixNerd research kernel. This file is the notebook API: notebooks and scripts
- * import from here (`./kernel-lib`) and nowhere deeper; everything not exported here is an
+ * import from here (`./kernel-lib/index`: tslab needs the file's name) and nowhere deeper; everything not exported here is an
  * implementation detail. The CLI (kernel-lib/cli/) is a thin shell over the same functions.
  *
  * Example:
  *   import * as tf from '@tensorflow/tfjs';
- *   import { initBackend, PRESETS, initParams, pixnerdForward } from './kernel-lib';
+ *   import { initBackend, PRESETS, initParams, pixnerdForward } from './kernel-lib/index';
  *   await initBackend();
  *   const cfg = PRESETS['tiny-32/8'];
  *   const { v } = pixnerdForward(initParams(cfg, 0), cfg, tf.randomNormal([4, 32, 32, 1]), tf.fill([4], 0.5), tf.tensor1d([0, 1, 2, 10], 'int32'));

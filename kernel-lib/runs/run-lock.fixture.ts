@@ -40,8 +40,9 @@ say({ event: 'acquired', t: Date.now() });
 
 if (job.mode === 'hold') {
   const done = () => {
+    const t = Date.now(); // before the release: a waiter may take the lock before this process says so
     lock.release();
-    say({ event: 'released', t: Date.now() });
+    say({ event: 'released', t });
     process.exit(0);
   };
   if (job.holdMs !== undefined) setTimeout(done, job.holdMs);

@@ -23,9 +23,18 @@ export interface TableFormatOptions {
   maxDigits?: number;
 }
 
-/** An arquero table from a table (returned as is) or from row objects. */
+/**
+ * An arquero table from a table (returned as is) or from row objects. A table is recognised by
+ * its methods, not by `instanceof`: a notebook's `import * as aq from 'arquero'` and this
+ * module's lazy load can be two instances of the package.
+ */
 export function asTable(x: TableInput): Table {
-  return x instanceof loadArquero().ColumnTable ? x : loadArquero().from(x as Array<Record<string, unknown>>);
+  return isTable(x) ? x : loadArquero().from(x as Array<Record<string, unknown>>);
+}
+
+function isTable(x: TableInput): x is Table {
+  const t = x as Partial<Table>;
+  return !Array.isArray(x) && typeof t.numRows === 'function' && typeof t.columnNames === 'function' && typeof t.toMarkdown === 'function';
 }
 
 /** GitHub-flavoured Markdown; numeric columns right-aligned. */
