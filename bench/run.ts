@@ -1,8 +1,13 @@
 /**
- * The benchmark suite:  npm run bench [-- --quick] [--configs bench-S,bench-M,bench-XL-forward]
+ * The benchmark suite:  npm run bench [-- --quick] [--configs tiny-32/8,bench-S,bench-M,bench-XL-forward]
  *                          [--heads nerf,linear,baseline] [--kernels project,stock] [--reps N]
  *                          [--rounds R] [--no-micro] [--out bench/results.json]
  *                          [--history bench/history.jsonl]
+ *
+ * First in every round: the machine's fp32 sgemm GFLOP/s ([1024]^3 through the project's matMul
+ * path); the run's best is its peak, and every row's GFLOP/s is also given as a fraction of it.
+ * `tiny-32/8` is the main job as it trains (bench's RECIPE_FILE: REPA teacher, x-prediction, EMA,
+ * MNIST batches of 32; see benchRecipe); its GFLOP/s count the model's 3 x forward FLOPs only.
  *
  * For each configuration x kernel set x head: the training step (forward + backward + AdamW,
  * after warm-up; median and spread), images/s, one CFG sampling forward (batch doubled), achieved
@@ -28,7 +33,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from '../kernel-lib/backend/backend-ladder';
 import { disableWasmKernelOverrides } from '../kernel-lib/backend/native-kernels';
-import { disableNativeMatmul, enableNativeMatmul } from '../kernel-lib/backend/native-matmul';
+import { disableNativeMatmul, enableNativeMatmul, nativeMatmulActive } from '../kernel-lib/backend/native-matmul';
 import { createConfig, type ModelConfig } from '../kernel-lib/config/model-config';
 import { PRESETS } from '../kernel-lib/config/presets';
 import { forwardFlops } from '../kernel-lib/model/flops';
@@ -41,6 +46,13 @@ import { guidedVelocity } from '../kernel-lib/sampling/guidance';
 import { modelVelocity } from '../kernel-lib/sampling/sample';
 import { writeFileAtomic } from '../kernel-lib/util/atomic-write';
 import { microBenchmarks } from './micro';
+import { readFileSync } from 'node:fs';
+import { loadNativeBlas } from '../kernel-lib/backend/native-matmul';
+import { experimentFromJson } from '../kernel-lib/runs/experiment';
+import { trainableList } from '../kernel-lib/training/train-step';
+import { emaDecayAt, updateEma } from '../kernel-lib/training/ema';
+import { loadTeacher } from '../kernel-lib/training/teachers';
+import { datasetFromConfig, stepBatches } from '../data-loaders/from-config';
 
 /** Reference PyTorch times on this machine class (the issue's figures; the middle of each range is used for ratios). */
 export const REFERENCE_MS: Record<string, { trainStep?: [number, number]; sampleForward?: [number, number] }> = {
@@ -54,13 +66,103 @@ interface BenchCase {
   batch: number;
   /** Only one sampling forward (the XL preset). */
   forwardOnly: boolean;
+  /** The whole training step of the main job's recipe (see benchRecipe) instead of benchOne's. */
+  recipe?: boolean;
 }
+
+/**
+ * The tiny-32/8 case: the main job's recipe (experiments/recipe-combo.json's base at its winning
+ * lr 2e-3, i.e. experiments/mnist-tiny.json + REPA on block 2 with the MNIST classifier teacher +
+ * x-prediction), batch 32: everything one training step of `npm start` does (MNIST batch, teacher
+ * forward, loss and gradients, AdamW, EMA), as kernel-lib/training/train.ts runs it.
+ */
+export const RECIPE_FILE = 'experiments/recipe-combo.json';
 
 const CASES: Record<string, Omit<BenchCase, 'model'> & { model: () => ModelConfig }> = {
   'bench-S': { config: 'bench-S', model: () => PRESETS['bench-S'], batch: 16, forwardOnly: false },
   'bench-M': { config: 'bench-M', model: () => PRESETS['bench-M'], batch: 8, forwardOnly: false },
   'bench-XL-forward': { config: 'bench-XL-forward', model: () => createConfig({ numClasses: 10 }, PRESETS['PixNerd-XL/16']), batch: 1, forwardOnly: true },
+  'tiny-32/8': { config: 'tiny-32/8', model: () => PRESETS['tiny-32/8'], batch: 32, forwardOnly: false, recipe: true },
 };
+
+/** The recipe's experiment (base + the x-lr2e-3 variant's lr). */
+function recipeExperiment() {
+  const j = JSON.parse(readFileSync(RECIPE_FILE, 'utf8')) as { base: { train: { optimizer: { lr: number } } } };
+  j.base.train.optimizer.lr = 2e-3;
+  return experimentFromJson(j.base, {}, RECIPE_FILE);
+}
+
+/** Timed training steps of the recipe (see RECIPE_FILE), one sampling forward too. */
+async function benchRecipe(c: BenchCase, reps: number, warmup: number) {
+  const exp = recipeExperiment();
+  const { model, train } = exp;
+  if (train.batchSize !== c.batch) throw new Error(`${RECIPE_FILE}: batch ${train.batchSize}, the case says ${c.batch}`);
+  const result: Record<string, unknown> = { parameters: parameterCount(model), batch: c.batch, imageSize: model.imageSize, recipe: `${RECIPE_FILE} base, lr 2e-3 (REPA block ${train.repa.alignLayer}, ${train.prediction}-prediction, EMA, ${exp.data.dataset})` };
+  peakRss = process.memoryUsage().rss;
+  const ds = await datasetFromConfig(exp.data, model.imageSize);
+  const teacher = await loadTeacher(train.repa.teacher, { dataset: exp.data.dataset, channels: ds.channels, cell: model.patchSize, seed: train.seed });
+  const state = initTrainState(model, train, teacher.dim);
+  const trainable = Object.fromEntries(trainableList({ params: state.params, proj: state.proj }));
+  const nextBatch = stepBatches(ds, train.batchSize, train.seed);
+  let step = 0;
+  const tensors0 = tf.memory().numTensors;
+  const oneStep = async () => {
+    const batch = await nextBatch(step);
+    const { loss, grads } = lossAndGrads({ params: state.params, proj: state.proj }, model, train, batch, step, teacher);
+    tf.dispose([batch.x, batch.raw!, batch.y]);
+    adamwStep(trainable, grads, state.opt, train.optimizer);
+    tf.dispose(Object.values(grads));
+    updateEma(state.ema, state.params, emaDecayAt(state.opt.step, train.emaDecay, train.emaWarmup));
+    step++;
+    if (!Number.isFinite(loss.total)) throw new Error(`non-finite loss ${loss.total}`);
+  };
+  for (let i = 0; i < warmup; i++) await oneStep();
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await oneStep();
+    ms.push(performance.now() - t0);
+    sampleRss();
+  }
+  if (tf.memory().numTensors !== tensors0) throw new Error(`tensors leaked: ${tf.memory().numTensors - tensors0}`);
+  result.trainStep = { ...stats(ms), samples: ms };
+  result.tfjsBytesTrain = tf.memory().numBytes;
+  {
+    const x = tf.randomNormal([c.batch, model.imageSize, model.imageSize, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const y = tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % model.numClasses), 'int32');
+    const vm = modelVelocity(state.ema, model, train.prediction);
+    const fwd = timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 2, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, warmup);
+    result.sampleForward = { ...stats(fwd), samples: fwd };
+    tf.dispose([x, y]);
+  }
+  disposeTrainState(state);
+  teacher.dispose();
+  result.peakRssBytes = peakRss;
+  return result;
+}
+
+/**
+ * The machine's fp32 matMul rate in this run: the best of `reps` [1024, 1024] x [1024, 1024]
+ * products through the project's matMul path (native BLAS where it is on), GFLOP/s. The
+ * denominator of every row's `fractionOfPeak`, so that a slow (or busy) machine can be told
+ * from slow code.
+ */
+function sgemmPeak(reps: number): Record<string, unknown> {
+  const n = 1024;
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1), b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  const ms = timeIt(() => tf.matMul(a, b).dispose(), Math.max(5, reps), 2);
+  tf.dispose([a, b]);
+  const addon = loadNativeBlas();
+  const info = typeof addon === 'string' || !nativeMatmulActive() ? null : addon.info();
+  const core = info ? / ([A-Za-z0-9]+) MAX_THREADS/.exec(info.config)?.[1] : undefined;
+  return {
+    shape: `[${n}, ${n}] x [${n}, ${n}]`,
+    gflops: (2 * n ** 3) / 1e9 / (Math.min(...ms) / 1000),
+    medianGflops: (2 * n ** 3) / 1e9 / (stats(ms).median / 1000),
+    blas: info ? `${info.lib}${core ? ` ${core}` : ''}, ${info.threads} threads` : 'stock wasm',
+    openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
+  };
+}
 
 function stats(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
@@ -138,6 +240,10 @@ export function headModel(base: ModelConfig, head: BenchHead): ModelConfig {
 
 /** One case in this process: prints its result as one JSON line. */
 async function runCase(spec: string, reps: number, warmup: number): Promise<void> {
+  if (spec === 'sgemm') {
+    await initBackend({ quiet: true });
+    return void console.log(JSON.stringify(sgemmPeak(reps)));
+  }
   if (spec === 'micro') {
     await initBackend({ backend: 'wasm', quiet: true });
     const rows = microBenchmarks((line) => console.error(line));
@@ -156,7 +262,7 @@ async function runCase(spec: string, reps: number, warmup: number): Promise<void
   }
   const model = headModel(base.model(), head);
   try {
-    const r = await benchOne({ ...base, model }, reps, warmup);
+    const r = base.recipe ? await benchRecipe({ ...base, model }, reps, warmup) : await benchOne({ ...base, model }, reps, warmup);
     console.log(JSON.stringify(r));
   } catch (e) {
     console.log(JSON.stringify({ error: (e as Error).message }));
@@ -222,22 +328,24 @@ function overheads(rows: Row[]): void {
  * One line of the run history (bench/history.jsonl): every run's medians, so the spread between
  * runs on a shared machine stays visible next to the latest results.json.
  */
-function historyLine(out: { date: string; backend: string; reps: number; rows: Row[] }): Row {
+function historyLine(out: { date: string; backend: string; reps: number; rows: Row[]; sgemmPeak: Row | null }): Row {
   return {
     date: out.date,
+    sgemmGflops: out.sgemmPeak?.gflops ?? null,
     backend: out.backend,
     reps: out.reps,
     rows: out.rows
       .filter((r) => !r.error)
-      .map((r) => ({ config: r.config, head: r.head, kernels: r.kernels, rounds: r.rounds, trainMs: r.trainStep?.median ?? null, sampleForwardMs: r.sampleForward.median, trainRatio: r.trainRatio, sampleRatio: r.sampleRatio })),
+      .map((r) => ({ config: r.config, head: r.head, kernels: r.kernels, rounds: r.rounds, trainMs: r.trainStep?.median ?? null, imagesPerSec: r.trainStep?.imagesPerSec ?? null, fractionOfPeak: r.trainStep?.fractionOfPeak ?? null, sampleForwardMs: r.sampleForward.median, trainRatio: r.trainRatio, sampleRatio: r.sampleRatio })),
   };
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)} %`);
 
-function printTable(rows: Row[]): void {
-  console.log('\n| config | head | kernels | train step ms (p10-p90) | img/s | train GFLOP/s | vs reference | CFG forward ms | vs reference | NF overhead train / fwd / FLOPs | peak RSS GiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+function printTable(rows: Row[], peak: Row | null): void {
+  if (peak) console.log(`\nsgemm peak this run: ${(peak.gflops as number).toFixed(0)} GFLOP/s, ${peak.shape}, ${peak.blas} (best of ${peak.rounds} rounds)`);
+  console.log('\n| config | head | kernels | train step ms (p10-p90) | img/s | train GFLOP/s | of sgemm peak | vs reference | CFG forward ms | vs reference | NF overhead train / fwd / FLOPs | peak RSS GiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     if (r.error) {
       console.log(`| ${r.config} | ${r.head} | ${r.kernels} | error: ${r.error} |`);
@@ -247,7 +355,7 @@ function printTable(rows: Row[]): void {
     const o = r.nfOverhead?.baseline ?? r.nfOverhead?.linear;
     const vs = r.nfOverhead?.baseline ? 'vs baseline' : 'vs linear';
     console.log(
-      `| ${r.config} | ${r.head} | ${r.kernels} | ${t ? `${t.median.toFixed(0)} (${t.p10.toFixed(0)}-${t.p90.toFixed(0)})` : '-'} | ${t ? t.imagesPerSec.toFixed(1) : '-'} | ${t ? t.gflops.toFixed(1) : '-'} | ${r.trainRatio ? r.trainRatio.toFixed(2) + 'x' : '-'} | ${s.median.toFixed(0)} | ${r.sampleRatio ? r.sampleRatio.toFixed(2) + 'x' : '-'} | ${o ? `${pct(o.trainStep)} / ${pct(o.sampleForward)} / ${pct(o.flops)} ${vs}` : '-'} | ${(r.peakRssBytes / 2 ** 30).toFixed(2)} |`,
+      `| ${r.config} | ${r.head} | ${r.kernels} | ${t ? `${t.median.toFixed(0)} (${t.p10.toFixed(0)}-${t.p90.toFixed(0)})` : '-'} | ${t ? t.imagesPerSec.toFixed(1) : '-'} | ${t ? t.gflops.toFixed(1) : '-'} | ${t?.fractionOfPeak !== undefined ? `${(100 * t.fractionOfPeak).toFixed(0)} %` : '-'} | ${r.trainRatio ? r.trainRatio.toFixed(2) + 'x' : '-'} | ${s.median.toFixed(0)} | ${r.sampleRatio ? r.sampleRatio.toFixed(2) + 'x' : '-'} | ${o ? `${pct(o.trainStep)} / ${pct(o.sampleForward)} / ${pct(o.flops)} ${vs}` : '-'} | ${(r.peakRssBytes / 2 ** 30).toFixed(2)} |`,
     );
   }
 }
@@ -256,7 +364,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      configs: { type: 'string', default: 'bench-S,bench-M,bench-XL-forward' },
+      configs: { type: 'string', default: 'tiny-32/8,bench-S,bench-M,bench-XL-forward' },
       heads: { type: 'string', default: HEADS.join(',') },
       kernels: { type: 'string', default: 'project,stock' },
       'stock-configs': { type: 'string', default: 'bench-S' },
@@ -285,12 +393,20 @@ async function main() {
       if (kernels !== 'project' && kernels !== 'stock') throw new Error(`unknown kernel set ${kernels} (known: project, stock)`);
       // plain wasm is the comparison: only on wasm, and only on the configs asked for (it is slow)
       if (kernels === 'stock' && (info.backend !== 'wasm' || !stockConfigs.has(name))) continue;
-      for (const head of heads) cases.push({ name, kernels, head });
+      // the recipe case is the main job's model as it trains: nerf head only
+      for (const head of heads) if (!CASES[name]!.recipe || head === 'nerf') cases.push({ name, kernels, head });
     }
   }
   const parts = new Map<string, Row[]>();
+  const peaks: Row[] = [];
+  const measurePeak = () => {
+    const r = subprocess('sgemm', reps, quick);
+    if (!r.error) peaks.push(r);
+    console.log(`sgemm peak ... ${r.error ? `failed: ${r.error}` : `${(r.gflops as number).toFixed(0)} GFLOP/s (${r.blas})`}`);
+  };
   for (let round = 0; round < rounds; round++) {
     if (rounds > 1) console.log(`\nround ${round + 1}/${rounds}`);
+    measurePeak(); // every round, beside the cases: the best is this run's peak
     for (const { name, kernels, head } of cases) {
       if (kernels === 'stock' && round > 0) continue;
       const n = kernels === 'stock' ? Math.min(reps, 3) : Math.ceil(reps / rounds);
@@ -306,6 +422,9 @@ async function main() {
       parts.set(key, [...(parts.get(key) ?? []), r]);
     }
   }
+  // the best sgemm of the run: what this machine (as busy as it was) can do
+  const peak: Row | null = peaks.length ? { ...peaks.reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a)), rounds: peaks.length, allGflops: peaks.map((r) => r.gflops) } : null;
+  if (peak?.openblasCoretype) console.log(`note: OPENBLAS_CORETYPE=${peak.openblasCoretype} forces OpenBLAS's ${peak.openblasCoretype} kernels (unset it for the CPU's own; the bench leaves the environment as it is)`);
   const rows: Row[] = [];
   for (const { name, kernels, head } of cases) {
     const got = parts.get(`${name}:${head}:${kernels}`)!;
@@ -317,6 +436,10 @@ async function main() {
     if (!row.error) {
       row.sampleForward.gflops = (2 * fwd) / 1e9 / (row.sampleForward.median / 1000);
       if (row.trainStep) Object.assign(row.trainStep, { imagesPerSec: (1000 * base.batch) / row.trainStep.median, gflops: (3 * fwd) / 1e9 / (row.trainStep.median / 1000) });
+      if (peak) {
+        row.sampleForward.fractionOfPeak = row.sampleForward.gflops / (peak.gflops as number);
+        if (row.trainStep) row.trainStep.fractionOfPeak = row.trainStep.gflops / (peak.gflops as number);
+      }
       const ref = REFERENCE_MS[name];
       const mid = (x: [number, number] | undefined) => (x ? (x[0] + x[1]) / 2 : undefined);
       row.trainRatio = row.trainStep && mid(ref?.trainStep) ? row.trainStep.median / mid(ref!.trainStep)! : null;
@@ -330,10 +453,10 @@ async function main() {
     console.log('\nmicro-benchmarks (bench-S shapes): stock wasm | project kernels, BLAS 1 thread | project kernels');
     micro = subprocess('micro', reps, quick);
   }
-  const out = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, backend: describeBackend(info), reps, warmup: quick ? 1 : 2, reference: REFERENCE_MS, rows, micro };
+  const out = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, backend: describeBackend(info), reps, warmup: quick ? 1 : 2, reference: REFERENCE_MS, sgemmPeak: peak, rows, micro };
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileAtomic(values.out!, JSON.stringify(out, null, 2) + '\n');
-  printTable(rows);
+  printTable(rows, peak);
   if (values.history) appendFileSync(values.history, JSON.stringify(historyLine(out)) + '\n');
   console.log(`\nwrote ${values.out}${values.history ? ` and a line of ${values.history}` : ''}`);
 }

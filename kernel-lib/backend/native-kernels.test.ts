@@ -10,6 +10,9 @@ import { createTrainConfig } from '../training/train-config';
 import { lossAndGrads, type Batch } from '../training/train-step';
 import { disposeTrainState, initTrainState } from '../training/train';
 import { disableWasmKernelOverrides, enableWasmKernelOverrides, FUSED_KERNELS, fusedKernel, reductionBlock, wasmKernelOverridesActive } from './native-kernels';
+import { loadNativeBlas } from './native-matmul';
+import { nerfField } from '../heads/nerf-head';
+import { initParams } from '../model/params';
 
 // The overrides replace wasm kernels only; the fused ones also need the nativeblas add-on. Without
 // them the comparisons are not registered (the reason is printed) and only the pure parts run.
@@ -162,7 +165,8 @@ ftest('fused kernels are registered and ops.ts uses them; disable drops them, en
     return names;
   };
   const on = await all();
-  for (const name of Object.values(FUSED_KERNELS)) assert.ok(on.has(name), `${name} did not run`);
+  // (the NerfBlock kernels have their own tests below)
+  for (const [k, name] of Object.entries(FUSED_KERNELS)) if (!k.startsWith('nerfBlock')) assert.ok(on.has(name), `${name} did not run`);
   disableWasmKernelOverrides();
   try {
     const off = await all();
@@ -602,6 +606,58 @@ otest('no leaks: tensors, data buffers and heap buffers flat over a loop of ever
   tf.dispose([x, w, r, xi, wv]);
 });
 
+// ---- the fused NerfBlock --------------------------------------------------------------------------
+
+/** The neural field (2 blocks) and its gradients w.r.t. every field-block parameter and s. */
+function fieldAndGrads(model: ModelConfig, params: Record<string, tf.Tensor>, s: tf.Tensor2D, pixels: tf.Tensor3D, nh: number, nw: number): tf.Tensor[] {
+  const head = model.head as NerfHeadConfig;
+  const names = Object.keys(params).filter((k) => Number(/^blocks\.(\d+)\./.exec(k)?.[1] ?? -1) >= model.depth);
+  const weights = tf.tidy(() => tf.sin(tf.range(0, pixels.shape[0] * pixels.shape[1] * pixels.shape[2]).reshape(pixels.shape)));
+  const f = (...xs: tf.Tensor[]) => {
+    const p = { ...params };
+    names.forEach((k, i) => (p[k] = xs[i]!));
+    return tf.sum(tf.mul(nerfField(p, head, model.depth, xs[names.length] as tf.Tensor2D, pixels, nh, nw).v, weights)) as tf.Scalar;
+  };
+  const xs = [...names.map((k) => params[k]!), s];
+  const out = [nerfField(params, head, model.depth, s, pixels, nh, nw).v, ...tf.grads(f)(xs)];
+  weights.dispose();
+  return out;
+}
+
+const FIELD_CASES: [string, ModelConfig, number][] = [
+  ['tiny-32/8 field (hx 32, r 2, fc1+fc2)', PRESETS['tiny-32/8'], 6],
+  ...(['fc1', 'none'] as const).map((wn): [string, ModelConfig, number] => [`hx 32, weight norm ${wn}`, createConfig({ head: { weightNorm: wn } }, PRESETS['tiny-32/8']), 5]),
+  // sizes off every vector width: hx 12, hr 36, 9 pixels per patch, 37 patches
+  ['odd sizes (hx 12, r 3, P 9)', createConfig({ imageSize: 12, inChannels: 1, patchSize: 4, hiddenSize: 32, numHeads: 2, depth: 1, numClasses: 3, head: { width: 12, mlpRatio: 3, blocks: 2, weightNorm: 'fc1+fc2' } }), 37],
+];
+
+for (const [label, model, N] of FIELD_CASES) {
+  ftest(`fused NerfBlock (${label}): field and gradients match the op path, on every instruction set the CPU has`, async () => {
+    const addon = loadNativeBlas() as unknown as { setSimd(n: string): string };
+    const params = tf.tidy(() => Object.fromEntries(Object.entries(initParams(model, 3)).map(([k, v]) => [k, tf.add(v, tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 5), 0.05))])));
+    const p = model.patchSize;
+    const s = rnd([N, model.hiddenSize]) as tf.Tensor2D;
+    const pixels = rnd([N, p * p, model.inChannels]) as tf.Tensor3D;
+    assert.ok(fusedKernel('nerfBlock'));
+    const kernels = new Set(await kernelsRun(() => fieldAndGrads(model, params, s, pixels, p, p)));
+    assert.ok(kernels.has(FUSED_KERNELS.nerfBlock) && kernels.has(FUSED_KERNELS.nerfBlockGrad), 'the fused kernels ran');
+    const levels = ['avx512', 'avx2', 'sse'].map((l) => addon.setSimd(l));
+    try {
+      for (const level of new Set(levels)) {
+        addon.setSimd(level);
+        const worst = compare(`${label}, ${level}`, () => fieldAndGrads(model, params, s, pixels, p, p), 2e-5);
+        const again = run(() => fieldAndGrads(model, params, s, pixels, p, p));
+        const first = run(() => fieldAndGrads(model, params, s, pixels, p, p));
+        first.forEach((o, i) => assert.ok(sameValues(o.values, again[i]!.values) === null, `${level}: output ${i} not deterministic`));
+        console.log(`    ${label}, ${level}: worst relative error ${worst.toExponential(2)}`);
+      }
+    } finally {
+      addon.setSimd('avx512');
+    }
+    tf.dispose([...Object.values(params), s, pixels]);
+  });
+}
+
 // ---- the whole model ------------------------------------------------------------------------------
 
 /** Loss and gradients of one training step (batch of `B`, fixed step seed), read back. */
@@ -641,7 +697,9 @@ for (const [label, model, B] of MODELS) {
       tf.dispose([x, y]);
       return Object.values(grads);
     }));
-    for (const name of Object.values(FUSED_KERNELS)) assert.ok(kernels.has(name), `${name} not used by the training step`);
+    // the fused NerfBlock normalises the generated weights itself: the L2 kernels are not run there
+    const expected = Object.entries(FUSED_KERNELS).filter(([k]) => k !== 'l2Normalize' && k !== 'l2NormalizeGrad').map(([, name]) => name);
+    for (const name of expected) assert.ok(kernels.has(name), `${name} not used by the training step`);
     const t0 = Date.now();
     const on = trainingStep(model, B, state.params);
     const t1 = Date.now();

@@ -25,7 +25,10 @@
  * 3. Fused model kernels (add-on only), used by kernel-lib/model/ops.ts through tf.customGrad
  *    where they are registered (see `fusedKernel`): SiLU, SwiGLU's silu(a) * b, RMSNorm with
  *    gain, L2 normalisation along an axis, each a forward and a backward kernel; one pass over
- *    memory instead of 3-15 tfjs ops. Every other backend keeps the op formulas in ops.ts.
+ *    memory instead of 3-15 tfjs ops. And the whole NerfBlock (kernel-lib/heads/nerf-head.ts)
+ *    of every patch from the generator output: normalise the generated weights, RMSNorm, both
+ *    per-patch matMuls and SiLU, patch by patch in cache (~25 kernels on 8 MB tensors before).
+ *    Every other backend keeps the op formulas.
  *
  * `enableWasmKernelOverrides()` registers them (idempotent; `enableNativeMatmul` calls it, so
  * `initBackend` does); `PIXNERD_WASM_KERNELS=0` keeps the stock kernels and registers no fused
@@ -49,6 +52,8 @@ export const FUSED_KERNELS = {
   rmsNormGrad: 'PixnerdRmsNormGrad',
   l2Normalize: 'PixnerdL2Normalize',
   l2NormalizeGrad: 'PixnerdL2NormalizeGrad',
+  nerfBlock: 'PixnerdNerfBlock',
+  nerfBlockGrad: 'PixnerdNerfBlockGrad',
 } as const;
 export type FusedKernel = keyof typeof FUSED_KERNELS;
 
@@ -63,6 +68,21 @@ interface ElementwiseAddon {
   rmsNormGrad(x: Float32Array, w: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, rows: number, n: number): void;
   l2Normalize(x: Float32Array, y: Float32Array, rinv: Float32Array, outer: number, K: number, inner: number, eps: number): void;
   l2NormalizeGrad(x: Float32Array, rinv: Float32Array, dy: Float32Array, dx: Float32Array, outer: number, K: number, inner: number, eps: number): void;
+  /** Absent in add-on builds older than the fused neural-field block. */
+  nerfBlock?(z: Float32Array, g: Float32Array, gen: Float32Array, out: Float32Array, N: number, P: number, hx: number, hr: number, norm1: number, norm2: number, rmsEps: number, l2Eps: number): void;
+  nerfBlockGrad?(z: Float32Array, g: Float32Array, gen: Float32Array, dy: Float32Array, dz: Float32Array, dg: Float32Array, dgen: Float32Array, N: number, P: number, hx: number, hr: number, norm1: number, norm2: number, rmsEps: number, l2Eps: number): void;
+}
+
+/** Attributes of the fused neural-field block: the field's sizes and switches. */
+export interface NerfBlockAttrs {
+  /** Field width hx and hidden width hr = hx * mlpRatio. */
+  hx: number;
+  hr: number;
+  /** L2-normalise fc1 / fc2 over their input axis. */
+  norm1: boolean;
+  norm2: boolean;
+  rmsEps: number;
+  l2Eps: number;
 }
 
 function elementwiseAddon(): ElementwiseAddon | null {
@@ -251,7 +271,32 @@ function aroundAxis(shape: readonly number[], axis: number): [number, number, nu
 function fusedKernels(addon: ElementwiseAddon): Record<FusedKernel, tf.KernelFunc> {
   type In = Record<string, tf.TensorInfo>;
   const be = (args: { backend: unknown }) => args.backend as BackendWasm;
+  const nerfArgs = (args: { inputs: unknown; attrs?: unknown }) => {
+    const { z, g, gen } = args.inputs as In;
+    const a = args.attrs as unknown as NerfBlockAttrs;
+    const [N, P, hx] = z!.shape as [number, number, number];
+    if (z!.shape.length !== 3 || hx !== a.hx || g!.shape.length !== 1 || g!.shape[0] !== hx || gen!.shape.length !== 2 || gen!.shape[0] !== N || gen!.shape[1] !== 2 * a.hx * a.hr) {
+      throw new Error(`nerfBlock: z [${z!.shape}], g [${g!.shape}], gen [${gen!.shape}] do not fit hx ${a.hx}, hr ${a.hr}`);
+    }
+    return [N, P, a.hx, a.hr, a.norm1 ? 1 : 0, a.norm2 ? 1 : 0, a.rmsEps, a.l2Eps] as const;
+  };
   return {
+    nerfBlock: (args) => {
+      const { z, g, gen } = args.inputs as In;
+      checkF32('nerfBlock', { z: z!, g: g!, gen: gen! });
+      const dims = nerfArgs(args);
+      const { outs, ov, iv } = outputsAndViews(be(args), [z!.shape], [z!, g!, gen!]);
+      addon.nerfBlock!(iv[0]!, iv[1]!, iv[2]!, ov[0]!, ...dims);
+      return outs[0]!;
+    },
+    nerfBlockGrad: (args) => {
+      const { z, g, gen, dy } = args.inputs as In;
+      checkF32('nerfBlockGrad', { z: z!, g: g!, gen: gen!, dy: dy! });
+      const dims = nerfArgs(args);
+      const { outs, ov, iv } = outputsAndViews(be(args), [z!.shape, g!.shape, gen!.shape], [z!, g!, gen!, dy!]);
+      addon.nerfBlockGrad!(iv[0]!, iv[1]!, iv[2]!, iv[3]!, ov[0]!, ov[1]!, ov[2]!, ...dims);
+      return outs;
+    },
     silu: (args) => {
       const { x } = args.inputs as In;
       checkF32('silu', { x: x! });
@@ -321,7 +366,7 @@ function fusedKernels(addon: ElementwiseAddon): Record<FusedKernel, tf.KernelFun
 
 /** The registered fused kernel `k` for the current backend, or null (ops.ts then uses tfjs ops). */
 export function fusedKernel(k: FusedKernel): string | null {
-  return fusedActive && tf.getBackend() === BACKEND ? FUSED_KERNELS[k] : null;
+  return fusedActive && tf.getBackend() === BACKEND && tf.getKernel(FUSED_KERNELS[k], BACKEND) !== undefined ? FUSED_KERNELS[k] : null;
 }
 
 let fusedActive = false;
@@ -331,6 +376,7 @@ function registerFused(): void {
   if (!addon) return;
   const funcs = fusedKernels(addon);
   for (const [k, name] of Object.entries(FUSED_KERNELS) as [FusedKernel, string][]) {
+    if ((k === 'nerfBlock' || k === 'nerfBlockGrad') && typeof addon.nerfBlockGrad !== 'function') continue; // an older add-on build
     if (!tf.getKernel(name, BACKEND)) tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[k] });
   }
   fusedActive = true;
@@ -369,7 +415,8 @@ export function enableWasmKernelOverrides(): { active: boolean; reason: string }
 }
 
 function describeOverrides(): string {
-  return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${fusedActive ? ', fused SiLU/SwiGLU/RMSNorm/L2-norm (add-on)' : ''}`;
+  const nerf = fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '';
+  return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
 }
 
 /** Puts the stock wasm kernels back and drops the fused ones (no-op when ours are not registered). */

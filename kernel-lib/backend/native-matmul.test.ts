@@ -206,6 +206,18 @@ ntest('tf.fused.matMul: bias and activations (tfjs-layers Dense path), forward a
   }
   compare('fused no bias, relu', fused('relu', [64, 48], [48, 40], null));
   compare('fused batched, no bias, relu', fused('relu', [4, 32, 48], [4, 48, 40], null));
+  // the bias goes into the GEMM (beta 1)
+  // (batched with a bias: the stock wasm _FusedMatMul is off by ~1.9 here, so the reference is matMul + add)
+  tf.tidy(() => {
+    const a = rnd([4, 32, 48]) as tf.Tensor3D, b = rnd([4, 48, 40]) as tf.Tensor3D, c = rnd([40]);
+    const ours = tf.fused.matMul({ a, b, bias: c }).dataSync(), ref = tf.add(tf.matMul(a, b), c).dataSync();
+    assert.ok(maxAbsDiff(ours, ref) <= 1e-5 * maxAbs(ref), `fused batched, row bias: ${maxAbsDiff(ours, ref)}`);
+  });
+  tf.tidy(() => {
+    const c = rnd([40]);
+    const out = tf.fused.matMul({ a: tf.zeros([8, 0]) as tf.Tensor2D, b: tf.zeros([0, 40]) as tf.Tensor2D, bias: c });
+    assert.equal(Array.from(out.dataSync()), Array.from(tf.tile(c.reshape([1, 40]), [8, 1]).dataSync()), 'K = 0: every row is the bias');
+  });
   // Where tfjs fuses (no gradient depth) vs where it falls back: gradients through fused relu.
   compare('fused grads bias+relu', () => {
     const a = rnd([64, 96]);

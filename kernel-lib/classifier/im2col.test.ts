@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { maxAbsDiff } from '../../test/setup';
-import { col2im3x3, conv3x3, im2col3x3, patches3x3 } from './im2col';
+import { col2im3x3, conv3x3, im2col3x3, im2col3x3Into, patches3x3 } from './im2col';
 
 const TOL = 1e-4;
 
@@ -15,6 +15,23 @@ test('im2col3x3: hand-checked 3x3 image, stride 1, zero padding', () => {
   assert.is(p.length, 9 * 9);
   assert.equal(Array.from(p.subarray(4 * 9, 5 * 9)), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.equal(Array.from(p.subarray(0, 9)), [0, 0, 0, 0, 1, 2, 0, 4, 5]);
+});
+
+test('patches3x3 on the wasm heap (add-on or JS loop) equals the host im2col bit for bit; a garbage-filled output buffer is overwritten', () => {
+  for (const [B, H, W, C, s] of [[2, 5, 4, 3, 1], [2, 6, 6, 1, 2], [1, 7, 5, 32, 2], [3, 8, 8, 17, 1]] as const) {
+    const x = Float32Array.from({ length: B * H * W * C }, (_, i) => Math.sin(i * 0.37) + 2);
+    const host = im2col3x3(x, B, H, W, C, s);
+    tf.tidy(() => {
+      // leave non-zero garbage where the next output buffer may be allocated
+      tf.fill([host.length + 64], 7).dataSync();
+      const p = patches3x3(tf.tensor4d(x, [B, H, W, C]), s).dataSync();
+      assert.is(p.length, host.length);
+      assert.ok(p.every((v, i) => Object.is(v, host[i])), `[${B}, ${H}, ${W}, ${C}] stride ${s}`);
+    });
+    const into = new Float32Array(host.length).fill(NaN);
+    im2col3x3Into(x, into, B, H, W, C, s);
+    assert.ok(into.every((v, i) => Object.is(v, host[i])), 'im2col3x3Into writes zeros too');
+  }
 });
 
 test('col2im3x3 is the adjoint of im2col3x3: <im2col(x), p> = <x, col2im(p)>', () => {

@@ -33,9 +33,15 @@ export function convOutSize(n: number, stride: number): number {
  * Column (ky*3 + kx)*C + c of row (b, i, j) holds x[b, i*s + ky - 1, j*s + kx - 1, c].
  */
 export function im2col3x3(x: Float32Array, B: number, H: number, W: number, C: number, stride: number): Float32Array {
+  const out = new Float32Array(B * convOutSize(H, stride) * convOutSize(W, stride) * 9 * C);
+  im2col3x3Into(x, out, B, H, W, C, stride);
+  return out;
+}
+
+/** im2col3x3 into `out` (every element written, zeros included: `out` may hold garbage, as a fresh wasm-heap buffer). */
+export function im2col3x3Into(x: Float32Array, out: Float32Array, B: number, H: number, W: number, C: number, stride: number): void {
   const Ho = convOutSize(H, stride);
   const Wo = convOutSize(W, stride);
-  const out = new Float32Array(B * Ho * Wo * 9 * C);
   let o = 0;
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Ho; i++) {
@@ -44,16 +50,26 @@ export function im2col3x3(x: Float32Array, B: number, H: number, W: number, C: n
           const y = i * stride + ky - 1;
           for (let kx = 0; kx < 3; kx++, o += C) {
             const xx = j * stride + kx - 1;
-            if (y < 0 || y >= H || xx < 0 || xx >= W) continue;
+            if (y < 0 || y >= H || xx < 0 || xx >= W) {
+              out.fill(0, o, o + C);
+              continue;
+            }
             const src = ((b * H + y) * W + xx) * C;
-            for (let c = 0; c < C; c++) out[o + c] = x[src + c]!;
+            if (C >= 16) out.set(x.subarray(src, src + C), o);
+            else for (let c = 0; c < C; c++) out[o + c] = x[src + c]!;
           }
         }
       }
     }
   }
-  return out;
 }
+
+/**
+ * The wasm kernel of the forward im2col (registered by kernel-lib/backend/wasm-kernels.ts):
+ * straight from the input's heap buffer into the output's, in the nativeblas add-on or a JS
+ * loop, instead of a dataSync() copy out, a host loop and an upload.
+ */
+export const IM2COL_KERNEL = 'PixnerdIm2col3x3';
 
 /** Host col2im, the adjoint of im2col3x3: [B*Ho*Wo, 9*C] -> [B, H, W, C], overlapping taps summed. */
 export function col2im3x3(p: Float32Array, B: number, H: number, W: number, C: number, stride: number): Float32Array {
@@ -81,14 +97,18 @@ export function col2im3x3(p: Float32Array, B: number, H: number, W: number, C: n
 
 /**
  * The 3x3 patches of x as rows, with a gradient (col2im).  x [B, H, W, C] -> [B*Ho*Wo, 9*C]
- * Reads x back to the host (a sync point), like every kernel on wasm in Node.
+ * On wasm the forward is one kernel on the heap (IM2COL_KERNEL); elsewhere it reads x back to the
+ * host. The gradient (classifier training only) reads dy back to the host.
  */
 export function patches3x3(x: tf.Tensor4D, stride: number): tf.Tensor2D {
   check(stride === 1 || stride === 2, () => `patches3x3: stride must be 1 or 2, got ${stride}`);
   const [B, H, W, C] = x.shape;
   const rows = B * convOutSize(H, stride) * convOutSize(W, stride);
+  const onHeap = tf.getBackend() === 'wasm' && tf.getKernel(IM2COL_KERNEL, 'wasm') !== undefined;
   const op = tf.customGrad((xIn: tf.Tensor | tf.GradSaveFunc) => ({
-    value: tf.tensor2d(im2col3x3((xIn as tf.Tensor).dataSync() as Float32Array, B, H, W, C, stride), [rows, 9 * C]),
+    value: onHeap
+      ? (tf.engine().runKernel(IM2COL_KERNEL, { x: xIn as tf.Tensor }, { stride }) as tf.Tensor2D)
+      : tf.tensor2d(im2col3x3((xIn as tf.Tensor).dataSync() as Float32Array, B, H, W, C, stride), [rows, 9 * C]),
     gradFunc: (dy: tf.Tensor) => tf.tensor4d(col2im3x3(dy.dataSync() as Float32Array, B, H, W, C, stride), [B, H, W, C]),
   }));
   return op(x.dtype === 'float32' ? x : x.toFloat()) as tf.Tensor2D;
@@ -105,6 +125,7 @@ export function conv3x3(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor, stride: numb
   assertShape(b, [cout], 'conv3x3 bias');
   return tf.tidy(() => {
     const p = patches3x3(x, stride); // [B*Ho*Wo, 9C]
-    return tf.add(tf.matMul(p, w), b).reshape([B, convOutSize(H, stride), convOutSize(W, stride), cout]) as tf.Tensor4D; // [B, Ho, Wo, Cout]
+    // one fused matMul + bias (on wasm with the add-on the bias goes into the GEMM: no broadcasting Add)
+    return tf.fused.matMul({ a: p, b: w as tf.Tensor2D, bias: b }).reshape([B, convOutSize(H, stride), convOutSize(W, stride), cout]) as tf.Tensor4D; // [B, Ho, Wo, Cout]
   });
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { seededPermutation, subset } from '../../data-loaders/dataset';
 import { writeSafetensors } from '../checkpoint/safetensors';
 import { CheckpointError, ShapeError } from '../util/errors';
-import { classifierWeightsPath, cnnParameterCount, initCnnParams, loadSmallCnn, saveCnnWeights, SMALL_CNN, smallCnnClassifier } from './small-cnn';
+import { classifierWeightsPath, cnnForward, cnnParameterCount, initCnnParams, loadSmallCnn, saveCnnWeights, SMALL_CNN, smallCnnClassifier } from './small-cnn';
 import { augmentedBatch, classifierLrAt, classifierSplit, hostAccuracy, loadHostImages, trainSmallCnn, type HostImages } from './train-classifier';
 import { mulberry32 } from '../util/seed';
 
@@ -36,6 +36,18 @@ for (const dataset of ['mnist', 'fashion-mnist'] as const) {
     clf.dispose();
   });
 }
+
+test('spatialFeatures (convolutions up to teacherConv only) equals cnnForward\'s grid bit for bit', () => {
+  const clf = loadSmallCnn('mnist');
+  tf.tidy(() => {
+    const raw = tf.randomUniform([5, 32, 32, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const full = cnnForward(clf.params, clf.config, raw).grid.dataSync();
+    const grid = clf.spatialFeatures(raw).dataSync();
+    assert.is(grid.length, full.length);
+    assert.ok(grid.every((v, i) => Object.is(v, full[i])), 'bit-identical');
+  });
+  clf.dispose();
+});
 
 test('features, predict and spatialFeatures have the documented shapes; 28x28 input equals its 32x32 padding', () => {
   const clf = loadSmallCnn('mnist');

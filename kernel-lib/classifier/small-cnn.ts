@@ -207,6 +207,26 @@ export function cnnForward(params: Record<string, tf.Tensor>, cfg: SmallCnnConfi
   });
 }
 
+/**
+ * The REPA teacher grid alone: raw [B, S, S, C] in [0, 1] -> [B, th, tw, E], the convolutions up to
+ * `teacherConv` and nothing after (cnnForward's `grid`, same values, without the layers above it).
+ */
+export function cnnGrid(params: Record<string, tf.Tensor>, cfg: SmallCnnConfig, raw: tf.Tensor4D): tf.Tensor4D {
+  const S = cfg.inputSize;
+  if (raw.shape[1] !== S || raw.shape[2] !== S || raw.shape[3] !== cfg.channels) {
+    throw new ShapeError(`cnnGrid: expected raw [B, ${S}, ${S}, ${cfg.channels}], got [${raw.shape.join(', ')}]`);
+  }
+  return tf.tidy(() => {
+    let h: tf.Tensor4D = raw;
+    for (let i = 0; i <= cfg.teacherConv; i++) {
+      const w = params[`conv${i + 1}.weight`], b = params[`conv${i + 1}.bias`];
+      if (!w || !b) throw new CheckpointError(`small-cnn: parameter "conv${i + 1}.${w ? 'bias' : 'weight'}" is missing`);
+      h = tf.relu(conv3x3(h, w, b, cfg.convs[i]!.stride));
+    }
+    return h;
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The classifier object
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +261,8 @@ export interface SmallCnnClassifier {
 export function smallCnnClassifier(params: Record<string, tf.Variable>, cfg: SmallCnnConfig = SMALL_CNN, name = 'small-cnn', metadata: Record<string, string> = {}): SmallCnnClassifier {
   const { teacherGrid } = deriveCnn(cfg);
   const run = (x: tf.Tensor4D, from: 'model' | 'raw') => cnnForward(params, cfg, toNetInput(x, cfg, from));
-  const spatialFeatures = (raw: tf.Tensor4D) => tf.tidy(() => run(raw, 'raw').grid);
+  // the grid needs only the convolutions up to teacherConv (the REPA teacher runs it every step)
+  const spatialFeatures = (raw: tf.Tensor4D) => tf.tidy(() => cnnGrid(params, cfg, toNetInput(raw, cfg, 'raw')));
   return {
     name,
     config: cfg,

@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { NerfHeadConfig } from '../config/model-config';
 import { coordEncodingTable } from '../encodings/coord-encoding';
 import { dim, scoped } from '../util/scope';
-import { l2Normalize, linear, linearNd, param, rmsNorm, silu, type Params } from '../model/ops';
+import { fusedOp, l2Normalize, linear, linearNd, param, RMS_EPS, rmsNorm, runFused, silu, type Params } from '../model/ops';
+import { FUSED_KERNELS, fusedKernel, type NerfBlockAttrs } from '../backend/native-kernels';
 
 /** The generated weights of one NerfBlock for every patch. */
 export interface FieldWeights {
@@ -65,6 +66,31 @@ export function nerfBlock(params: Params, j: number, z: tf.Tensor3D, w: FieldWei
   });
 }
 
+/** F.normalize's epsilon (the field weights' L2 normalisation). */
+const L2_EPS = 1e-12;
+
+/**
+ * NerfBlock j straight from the generator output, as one fused kernel (wasm with the nativeblas
+ * add-on; see `fusedKernel('nerfBlock')`): the same math as fieldWeights + nerfBlock, patch by
+ * patch in cache, and one backward kernel that returns d z, d norm.weight and d gen.
+ * z [N, P, hx], gen [N, 2 hx hr] -> [N, P, hx]
+ */
+function nerfBlockFused(params: Params, j: number, z: tf.Tensor3D, gen: tf.Tensor2D, head: NerfHeadConfig): tf.Tensor3D {
+  const attrs: NerfBlockAttrs = {
+    hx: head.width,
+    hr: head.width * head.mlpRatio,
+    norm1: head.weightNorm === 'fc1' || head.weightNorm === 'fc1+fc2',
+    norm2: head.weightNorm === 'fc1+fc2',
+    rmsEps: RMS_EPS,
+    l2Eps: L2_EPS,
+  };
+  const a = attrs as unknown as tf.NamedAttrMap;
+  return fusedOp(
+    ([z, g, gen]) => ({ value: runFused(FUSED_KERNELS.nerfBlock, { z: z!, g: g!, gen: gen! }, a)[0]!, save: [z!, g!, gen!] }),
+    (dy, [z, g, gen]) => runFused(FUSED_KERNELS.nerfBlockGrad, { z: z!, g: g!, gen: gen!, dy }, a),
+  )(z, param(params, `blocks.${j}.norm.weight`), gen) as tf.Tensor3D;
+}
+
 /** NerfFinalLayer: RMSNorm(hx) -> Linear(hx -> C), zero-initialised.  z [N, P, hx] -> [N, P, C] */
 export function nerfFinal(params: Params, z: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(
@@ -92,7 +118,14 @@ export function nerfField(
   return scoped(() => {
     let z = nerfEmbed(params, pixels, enc, enc.length / (nh * nw)); // [N, P, hx]
     const weights: FieldWeights[] = [];
+    const fused = !keepWeights && z.dtype === 'float32' && s.dtype === 'float32' && fusedKernel('nerfBlock') !== null && fusedKernel('nerfBlockGrad') !== null;
     for (let k = 0; k < head.blocks; k++) {
+      if (fused) {
+        const j = firstBlock + k;
+        const gen = linear(s, param(params, `blocks.${j}.param_generator1.0.weight`), param(params, `blocks.${j}.param_generator1.0.bias`)); // [N, 2 hx hr]
+        z = nerfBlockFused(params, j, z, gen, head);
+        continue;
+      }
       const w = fieldWeights(params, firstBlock + k, s, head);
       z = nerfBlock(params, firstBlock + k, z, w); //                 [N, P, hx]
       if (keepWeights) weights.push(w);

@@ -40,7 +40,7 @@ export function linearNd(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
 }
 
 /** A fused kernel's outputs (kernel-lib/backend/native-kernels.ts). */
-function runFused(kernel: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
+export function runFused(kernel: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(kernel, inputs, attrs);
   return Array.isArray(out) ? out : [out];
 }
@@ -49,7 +49,7 @@ function runFused(kernel: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttr
  * tf.customGrad for a fused forward kernel and its backward kernel. `forward` returns the
  * output and the tensors the backward needs; `backward` maps (dy, saved) to one gradient per input.
  */
-function fusedOp(forward: (inputs: tf.Tensor[]) => { value: tf.Tensor; save: tf.Tensor[] }, backward: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[]): (...inputs: tf.Tensor[]) => tf.Tensor {
+export function fusedOp(forward: (inputs: tf.Tensor[]) => { value: tf.Tensor; save: tf.Tensor[] }, backward: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[]): (...inputs: tf.Tensor[]) => tf.Tensor {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args.pop() as tf.GradSaveFunc;
     const { value, save: kept } = forward(args as tf.Tensor[]);

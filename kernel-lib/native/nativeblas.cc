@@ -3,8 +3,9 @@
 // the wasm heap). See /work/shared/design/native-blas.md for the measured design.
 //
 // exports
-//   sgemm(A, B, C, M, N, K, transA, transB, batch, strideA, strideB)
-//       C[b] = op(A[b]) * op(B[b]) for b < batch, row-major, C[b] is M x N at offset b*M*N.
+//   sgemm(A, B, C, M, N, K, transA, transB, batch, strideA, strideB, accumulate?)
+//       C[b] = op(A[b]) * op(B[b]) for b < batch, row-major, C[b] is M x N at offset b*M*N;
+//       with accumulate, C[b] += op(A[b]) * op(B[b]) (beta 1: C was filled with a bias first).
 //       op(A) is M x K (stored K x M when transA), op(B) is K x N (stored N x K when transB).
 //       strideA / strideB are in elements; 0 broadcasts that operand to every batch entry.
 //       Bounds are checked against the views' lengths (a detached view has length 0 and
@@ -26,6 +27,11 @@
 //   rmsNormGrad(x, w, rstd, dy, dx, dw, rows, n)
 //   l2Normalize(x, y, rinv, outer, K, inner, eps)       y = x / max(||x||, eps) along K of [outer, K, inner]
 //   l2NormalizeGrad(x, rinv, dy, dx, outer, K, inner, eps)
+//   nerfBlock(z, g, gen, out, N, P, hx, hr, norm1, norm2, rmsEps, l2Eps)
+//       the neural field's block for every patch in one pass (see "the neural-field block, fused")
+//   nerfBlockGrad(z, g, gen, dy, dz, dg, dgen, N, P, hx, hr, norm1, norm2, rmsEps, l2Eps)
+//   setSimd(name)      the fused field kernels' instruction set (avx512 | avx2 | sse, capped by the CPU)
+//   im2col3x3(x, out, B, H, W, C, stride)             3x3 patches, padding 1: [B,H,W,C] -> [B*Ho*Wo, 9C]
 //   Every view's length is checked against the sizes; outputs are written, never read first.
 //   The element-wise functions split big arrays across the threads (kParallelElems).
 //
@@ -151,7 +157,7 @@ void set_blas_threads(int n) {
 // Rows [r0, r1) of C (M x N) = op(A) op(B). `bt` is op(B) packed row-major K x N when transB
 // (else null, B used directly); `arow` is K floats of scratch for a row of op(A) when transA.
 void builtin_rows(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA,
-                  int64_t r0, int64_t r1, float* arow) {
+                  int64_t r0, int64_t r1, float* arow, bool acc) {
   for (int64_t i = r0; i < r1; i++) {
     const float* a;
     if (tA) {
@@ -161,7 +167,8 @@ void builtin_rows(const float* A, const float* B, float* C, int64_t M, int64_t N
       a = A + i * K;
     }
     float* c = C + i * N;
-    for (int64_t j = 0; j < N; j++) c[j] = 0.0f;
+    if (!acc)
+      for (int64_t j = 0; j < N; j++) c[j] = 0.0f;
     for (int64_t k = 0; k < K; k++) {
       const float av = a[k];
       const float* b = B + k * N;
@@ -172,7 +179,7 @@ void builtin_rows(const float* A, const float* B, float* C, int64_t M, int64_t N
 
 // One matrix with the built-in loop, rows [r0, r1). Packs B^T when transB.
 void builtin_matrix(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB,
-                    int64_t r0, int64_t r1, std::vector<float>& scratchA, std::vector<float>& scratchB) {
+                    int64_t r0, int64_t r1, std::vector<float>& scratchA, std::vector<float>& scratchB, bool acc) {
   const float* b = B;
   if (tB) {
     scratchB.resize(static_cast<size_t>(K * N));
@@ -181,7 +188,7 @@ void builtin_matrix(const float* A, const float* B, float* C, int64_t M, int64_t
     b = scratchB.data();
   }
   if (tA) scratchA.resize(static_cast<size_t>(K));
-  builtin_rows(A, b, C, M, N, K, tA, r0, r1, tA ? scratchA.data() : nullptr);
+  builtin_rows(A, b, C, M, N, K, tA, r0, r1, tA ? scratchA.data() : nullptr, acc);
 }
 
 // ---- dispatch --------------------------------------------------------------------------------
@@ -193,6 +200,7 @@ struct Gemm {
   int64_t M, N, K;
   bool tA, tB;
   int64_t batch, strideA, strideB;
+  bool accumulate;  // C += op(A) op(B) (beta 1: C holds a bias), else C = op(A) op(B)
 };
 
 void blas_one(const Gemm& p, int64_t b) {
@@ -201,7 +209,7 @@ void blas_one(const Gemm& p, int64_t b) {
   const int ldc = static_cast<int>(std::max<int64_t>(1, p.N));
   g.sgemm(kRowMajor, p.tA ? kTrans : kNoTrans, p.tB ? kTrans : kNoTrans, static_cast<int>(p.M),
           static_cast<int>(p.N), static_cast<int>(p.K), 1.0f, p.A + b * p.strideA, lda, p.B + b * p.strideB, ldb,
-          0.0f, p.C + b * p.M * p.N, ldc);
+          p.accumulate ? 1.0f : 0.0f, p.C + b * p.M * p.N, ldc);
 }
 
 // Below kSmallWork total FLOPs: one thread, no spawn. The design measured 8 MFLOP on an idle
@@ -215,7 +223,7 @@ void run_gemm(const Gemm& p, bool builtin) {
   const int64_t MN = p.M * p.N;
   if (p.batch == 0 || MN == 0) return;
   if (p.K == 0) {
-    std::memset(p.C, 0, sizeof(float) * static_cast<size_t>(p.batch * MN));
+    if (!p.accumulate) std::memset(p.C, 0, sizeof(float) * static_cast<size_t>(p.batch * MN));
     return;
   }
   const double per = 2.0 * static_cast<double>(p.M) * static_cast<double>(p.N) * static_cast<double>(p.K);
@@ -230,7 +238,7 @@ void run_gemm(const Gemm& p, bool builtin) {
         std::vector<float> sa, sb;
         for (int64_t b = t; b < p.batch; b += nthreads)
           builtin_matrix(p.A + b * p.strideA, p.B + b * p.strideB, p.C + b * MN, p.M, p.N, p.K, p.tA, p.tB, 0, p.M,
-                         sa, sb);
+                         sa, sb, p.accumulate);
       };
       std::vector<std::thread> pool;
       for (int t = 1; t < nt; t++) pool.emplace_back(work, t, nt);
@@ -250,7 +258,7 @@ void run_gemm(const Gemm& p, bool builtin) {
       auto work = [&p, b](int t, int nthreads) {
         const int64_t r0 = p.M * t / nthreads, r1 = p.M * (t + 1) / nthreads;
         std::vector<float> arow(p.tA ? static_cast<size_t>(p.K) : 0);
-        builtin_rows(p.A, b, p.C, p.M, p.N, p.K, p.tA, r0, r1, p.tA ? arow.data() : nullptr);
+        builtin_rows(p.A, b, p.C, p.M, p.N, p.K, p.tA, r0, r1, p.tA ? arow.data() : nullptr, p.accumulate);
       };
       std::vector<std::thread> pool;
       for (int t = 1; t < nt; t++) pool.emplace_back(work, t, nt);
@@ -607,6 +615,347 @@ void l2_normalize_grad(const float* x, const float* rinv, const float* dy, float
   });
 }
 
+// ---- the neural-field block, fused (kernel-lib/heads/nerf-head.ts) ------------------------------
+//
+// One NerfBlock for every patch n < N (P pixels, width hx, hidden hr), from the generator output
+// gen [N, 2 hx hr] (fc1 [hx, hr] then fc2 [hr, hx], each L2-normalised over its input axis when
+// norm1 / norm2):
+//   out = z + silu(RMSNorm(z) g @ fc1) @ fc2            z, out [N, P, hx], g [hx]
+// and its backward (dz, dg, dgen), recomputing the activations patch by patch instead of saving
+// them. Why no library: each patch is a pair of tiny GEMMs (64x32x64 for tiny-32/8) with RMSNorm,
+// SiLU and two L2 normalisations between them; through tfjs that is ~25 kernels on 8 MB tensors
+// plus OpenBLAS's per-matrix call overhead, here it is one pass per patch in L1. The GEMM tiles
+// below are a register-blocked outer-product loop on GCC vector types, compiled for AVX-512,
+// AVX2+FMA and SSE and picked at load time (NATIVEBLAS_SIMD=avx512|avx2|sse forces one).
+// Deterministic: per-patch work has a fixed order, and dg is summed over fixed chunks of patches
+// (kNerfChunk) in order, whatever the thread count.
+
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+
+#define AI __attribute__((always_inline)) inline
+
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+
+template <class VT> AI void vload(VT& v, const float* p) { std::memcpy(&v, p, sizeof v); }
+
+// C[r][0 : V*W] (row stride ldc) = sum_k A(r, k) B[k][0 : V*W] (row stride ldb) for r < R,
+// with A(r, k) = A[r*ams + k*aks].
+template <class VT, int V, int R>
+AI void mm_tile(const float* A, int64_t ams, int64_t aks, int64_t K, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  constexpr int W = sizeof(VT) / 4;
+  // (the small loops fully unrolled, so that acc stays in registers)
+  VT acc[R][V];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++) acc[r][v] = VT{};
+  for (int64_t k = 0; k < K; k++) {
+    VT bv[V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++) vload<VT>(bv[v], B + k * ldb + v * W);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      const float x = A[r * ams + k * aks];
+#pragma GCC unroll 8
+      for (int v = 0; v < V; v++) acc[r][v] += bv[v] * x;
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++) std::memcpy(C + r * ldc + v * W, &acc[r][v], sizeof(VT));
+}
+
+template <class VT, int V, int R>
+AI void mm_cols(const float* A, int64_t ams, int64_t aks, int64_t M, int64_t K, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  int64_t m = 0;
+  for (; m + R <= M; m += R) mm_tile<VT, V, R>(A + m * ams, ams, aks, K, B, ldb, C + m * ldc, ldc);
+  for (; m < M; m++) mm_tile<VT, V, 1>(A + m * ams, ams, aks, K, B, ldb, C + m * ldc, ldc);
+}
+
+// C [M, N] (ldc) = A(M, K) B [K, N] (ldb); A(m, k) = A[m*ams + k*aks] (ams = K, aks = 1: A
+// row-major; ams = 1, aks = M: A stored [K, M], i.e. A^T B).
+template <class VT>
+AI void mm(const float* A, int64_t ams, int64_t aks, int64_t M, int64_t K, const float* B, int64_t ldb, int64_t N, float* C, int64_t ldc) {
+  constexpr int W = sizeof(VT) / 4;
+  int64_t j = 0;
+  for (; j + 4 * W <= N; j += 4 * W) mm_cols<VT, 4, 2>(A, ams, aks, M, K, B + j, ldb, C + j, ldc);
+  if (j + 2 * W <= N) {
+    mm_cols<VT, 2, 4>(A, ams, aks, M, K, B + j, ldb, C + j, ldc);
+    j += 2 * W;
+  }
+  if (j + W <= N) {
+    mm_cols<VT, 1, 8>(A, ams, aks, M, K, B + j, ldb, C + j, ldc);
+    j += W;
+  }
+  for (; j < N; j++)
+    for (int64_t m = 0; m < M; m++) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < K; k++) s += A[m * ams + k * aks] * B[k * ldb + j];
+      C[m * ldc + j] = s;
+    }
+}
+
+struct NerfArgs {
+  const float* z;
+  const float* g;
+  const float* gen;
+  const float* dy;  // backward only
+  float* out;       // forward: out; backward: dz
+  float* dgen;      // backward only
+  double* dg_chunks;  // backward only: [chunks, hx]
+  int64_t N, P, hx, hr;
+  bool norm1, norm2;
+  float rms_eps, l2_eps2;
+};
+
+constexpr int64_t kNerfChunk = 16;
+
+// Per-thread scratch (floats) of one patch.
+int64_t nerf_scratch_size(const NerfArgs& a) {
+  const int64_t w = a.hx * a.hr;
+  return 4 * w + 2 * (a.hx + a.hr) + a.P + 2 * a.P * a.hx + 4 * a.P * a.hr + (a.hx + a.hr);
+}
+
+// y[k][o] = x[k][o] r[o], r[o] = 1 / sqrt(max(sum_k x[k][o]^2, eps2)); ss[o] keeps the sum.
+AI void l2_cols(const float* x, float* y, float* r, float* ss, int64_t K, int64_t n, float eps2) {
+  for (int64_t o = 0; o < n; o++) ss[o] = 0.0f;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t o = 0; o < n; o++) ss[o] += x[k * n + o] * x[k * n + o];
+  for (int64_t o = 0; o < n; o++) r[o] = 1.0f / std::sqrt(ss[o] > eps2 ? ss[o] : eps2);
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t o = 0; o < n; o++) y[k * n + o] = x[k * n + o] * r[o];
+}
+
+// dx = r dy - x r^3 sum_k(dy x) (the second term only where sum_k x^2 >= eps2), as l2_normalize_grad.
+AI void l2_cols_grad(const float* x, const float* r, const float* ss, const float* dy, float* dx, float* dot, int64_t K, int64_t n, float eps2) {
+  for (int64_t o = 0; o < n; o++) dot[o] = 0.0f;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t o = 0; o < n; o++) dot[o] += dy[k * n + o] * x[k * n + o];
+  for (int64_t o = 0; o < n; o++) dot[o] = ss[o] >= eps2 ? dot[o] * (r[o] * r[o] * r[o]) : 0.0f;
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t o = 0; o < n; o++) dx[k * n + o] = r[o] * dy[k * n + o] - x[k * n + o] * dot[o];
+}
+
+struct NerfScratch {
+  float *w1, *w2, *w1t, *w2t, *r1, *r2, *ss1, *ss2, *rstd, *zn, *dzn, *h, *s, *a, *da, *tmp;
+  NerfScratch(const NerfArgs& q, float* base) {
+    const int64_t w = q.hx * q.hr;
+    float* p = base;
+    auto take = [&p](int64_t n) { float* r = p; p += n; return r; };
+    w1 = take(w), w2 = take(w), w1t = take(w), w2t = take(w);
+    r1 = take(q.hr), ss1 = take(q.hr), r2 = take(q.hx), ss2 = take(q.hx);
+    rstd = take(q.P), zn = take(q.P * q.hx), dzn = take(q.P * q.hx);
+    h = take(q.P * q.hr), s = take(q.P * q.hr), a = take(q.P * q.hr), da = take(q.P * q.hr);
+    tmp = take(q.hx + q.hr);
+  }
+};
+
+// The generated weights of patch n (normalised as configured; pointers into gen or scratch) and
+// zn = RMSNorm(z_n) g with its rstd.
+AI void nerf_prologue(const NerfArgs& q, int64_t n, NerfScratch& S, const float** W1, const float** W2) {
+  const int64_t P = q.P, hx = q.hx, hr = q.hr;
+  const float* A1 = q.gen + n * 2 * hx * hr;
+  const float* A2 = A1 + hx * hr;
+  if (q.norm1) l2_cols(A1, S.w1, S.r1, S.ss1, hx, hr, q.l2_eps2);
+  if (q.norm2) l2_cols(A2, S.w2, S.r2, S.ss2, hr, hx, q.l2_eps2);
+  *W1 = q.norm1 ? S.w1 : A1;
+  *W2 = q.norm2 ? S.w2 : A2;
+  const float* z = q.z + n * P * hx;
+  const float* g = q.g;
+  for (int64_t p = 0; p < P; p++) {
+    const float* zr = z + p * hx;
+    double ss = 0;
+    for (int64_t j = 0; j < hx; j++) ss += static_cast<double>(zr[j]) * zr[j];
+    const float rs = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(hx)) + q.rms_eps);
+    S.rstd[p] = rs;
+    for (int64_t j = 0; j < hx; j++) S.zn[p * hx + j] = (zr[j] * rs) * g[j];
+  }
+}
+
+template <class VT>
+AI void nerf_fwd_range(const NerfArgs& q, float* scratch, int64_t n0, int64_t n1) {
+  NerfScratch S(q, scratch);
+  const int64_t P = q.P, hx = q.hx, hr = q.hr;
+  for (int64_t n = n0; n < n1; n++) {
+    const float *W1, *W2;
+    nerf_prologue(q, n, S, &W1, &W2);
+    mm<VT>(S.zn, hx, 1, P, hx, W1, hr, hr, S.h, hr);  // h = zn fc1
+    for (int64_t i = 0; i < P * hr; i++) S.a[i] = S.h[i] * sigmoid_f32(S.h[i]);
+    float* o = q.out + n * P * hx;
+    mm<VT>(S.a, hr, 1, P, hr, W2, hx, hx, o, hx);  // silu(h) fc2
+    const float* z = q.z + n * P * hx;
+    for (int64_t i = 0; i < P * hx; i++) o[i] = z[i] + o[i];
+  }
+}
+
+template <class VT>
+AI void nerf_bwd_range(const NerfArgs& q, float* scratch, int64_t c0, int64_t c1) {
+  NerfScratch S(q, scratch);
+  const int64_t P = q.P, hx = q.hx, hr = q.hr;
+  for (int64_t c = c0; c < c1; c++) {
+    double* dgc = q.dg_chunks + c * hx;
+    for (int64_t j = 0; j < hx; j++) dgc[j] = 0.0;
+    for (int64_t n = c * kNerfChunk; n < std::min(q.N, (c + 1) * kNerfChunk); n++) {
+      const float *W1, *W2;
+      nerf_prologue(q, n, S, &W1, &W2);
+      const float* z = q.z + n * P * hx;
+      const float* dy = q.dy + n * P * hx;
+      float* dz = q.out + n * P * hx;
+      float* dA1 = q.dgen + n * 2 * hx * hr;
+      float* dA2 = dA1 + hx * hr;
+      const float* A1 = q.gen + n * 2 * hx * hr;
+      const float* A2 = A1 + hx * hr;
+      mm<VT>(S.zn, hx, 1, P, hx, W1, hr, hr, S.h, hr);  // h = zn fc1
+      for (int64_t i = 0; i < P * hr; i++) {
+        const float sg = sigmoid_f32(S.h[i]);
+        S.s[i] = sg;
+        S.a[i] = S.h[i] * sg;
+      }
+      // fc2: d fc2 = a^T dy, da = dy fc2^T
+      float* dW2 = q.norm2 ? S.w2t : dA2;  // w2t is free until the transpose below
+      mm<VT>(S.a, 1, hr, hr, P, dy, hx, hx, dW2, hx);
+      if (q.norm2) l2_cols_grad(A2, S.r2, S.ss2, dW2, dA2, S.tmp, hr, hx, q.l2_eps2);
+      for (int64_t k = 0; k < hr; k++)
+        for (int64_t j = 0; j < hx; j++) S.w2t[j * hr + k] = W2[k * hx + j];
+      mm<VT>(dy, hx, 1, P, hx, S.w2t, hr, hr, S.da, hr);
+      // silu: dh = da s (1 + h (1 - s)), in place of da
+      for (int64_t i = 0; i < P * hr; i++) S.da[i] = S.da[i] * (S.s[i] * (1.0f + S.h[i] * (1.0f - S.s[i])));
+      // fc1: d fc1 = zn^T dh, dzn = dh fc1^T
+      float* dW1 = q.norm1 ? S.w1t : dA1;
+      mm<VT>(S.zn, 1, hx, hx, P, S.da, hr, hr, dW1, hr);
+      if (q.norm1) l2_cols_grad(A1, S.r1, S.ss1, dW1, dA1, S.tmp, hx, hr, q.l2_eps2);
+      for (int64_t i = 0; i < hx; i++)
+        for (int64_t k = 0; k < hr; k++) S.w1t[k * hx + i] = W1[i * hr + k];
+      mm<VT>(S.da, hr, 1, P, hr, S.w1t, hx, hx, S.dzn, hx);
+      // RMSNorm: dz = dy + rstd (dzn g) - z rstd^3 mean(dzn g z); dg += sum_p dzn z rstd
+      float* pg = S.tmp;
+      for (int64_t j = 0; j < hx; j++) pg[j] = 0.0f;
+      for (int64_t p = 0; p < P; p++) {
+        const float* zr = z + p * hx;
+        const float* gr = S.dzn + p * hx;
+        const float rs = S.rstd[p];
+        double dot = 0;
+        for (int64_t j = 0; j < hx; j++) dot += static_cast<double>(gr[j] * q.g[j]) * zr[j];
+        const float cc = static_cast<float>(dot / static_cast<double>(hx)) * (rs * rs * rs);
+        for (int64_t j = 0; j < hx; j++) {
+          dz[p * hx + j] = dy[p * hx + j] + (rs * (gr[j] * q.g[j]) - zr[j] * cc);
+          pg[j] += gr[j] * (zr[j] * rs);
+        }
+      }
+      for (int64_t j = 0; j < hx; j++) dgc[j] += pg[j];
+    }
+  }
+}
+
+#define NERF_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define NERF_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+NERF_AVX512 void nerf_fwd_avx512(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_fwd_range<v16f>(q, s, a, b); }
+NERF_AVX512 void nerf_bwd_avx512(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_bwd_range<v16f>(q, s, a, b); }
+NERF_AVX2 void nerf_fwd_avx2(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_fwd_range<v8f>(q, s, a, b); }
+NERF_AVX2 void nerf_bwd_avx2(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_bwd_range<v8f>(q, s, a, b); }
+#define NERF_HAS_X86 1
+#endif
+void nerf_fwd_base(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_fwd_range<v4f>(q, s, a, b); }
+void nerf_bwd_base(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_bwd_range<v4f>(q, s, a, b); }
+
+#pragma GCC pop_options
+
+// 2: AVX-512, 1: AVX2 + FMA, 0: baseline; what the CPU has, capped by NATIVEBLAS_SIMD=avx512|avx2|sse
+// or by setSimd (tests).
+int simd_supported() {
+  int l = 0;
+#ifdef NERF_HAS_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 1;
+  if (l == 1 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+    l = 2;
+#endif
+  return l;
+}
+
+int simd_cap(const char* e) { return std::strcmp(e, "sse") == 0 ? 0 : std::strcmp(e, "avx2") == 0 ? 1 : 2; }
+
+int g_simd = -1;
+
+int simd_level() {
+  if (g_simd < 0) {
+    g_simd = simd_supported();
+    if (const char* e = std::getenv("NATIVEBLAS_SIMD")) g_simd = std::min(g_simd, simd_cap(e));
+  }
+  return g_simd;
+}
+
+const char* simd_name() { return simd_level() == 2 ? "avx512" : simd_level() == 1 ? "avx2" : "sse"; }
+
+void nerf_block(const NerfArgs& q) {
+  typedef void (*Fn)(const NerfArgs&, float*, int64_t, int64_t);
+  Fn f = nerf_fwd_base;
+#ifdef NERF_HAS_X86
+  if (simd_level() == 2) f = nerf_fwd_avx512;
+  else if (simd_level() == 1) f = nerf_fwd_avx2;
+#endif
+  const int64_t ss = nerf_scratch_size(q);
+  parallel_units(q.N, q.P * q.hx * q.hr / 8, [&](int64_t n0, int64_t n1, int) {
+    std::vector<float> scratch(static_cast<size_t>(ss));
+    f(q, scratch.data(), n0, n1);
+  });
+}
+
+void nerf_block_grad(NerfArgs q, float* dg) {
+  typedef void (*Fn)(const NerfArgs&, float*, int64_t, int64_t);
+  Fn f = nerf_bwd_base;
+#ifdef NERF_HAS_X86
+  if (simd_level() == 2) f = nerf_bwd_avx512;
+  else if (simd_level() == 1) f = nerf_bwd_avx2;
+#endif
+  const int64_t chunks = (q.N + kNerfChunk - 1) / kNerfChunk;
+  std::vector<double> part(static_cast<size_t>(std::max<int64_t>(1, chunks * q.hx)), 0.0);
+  q.dg_chunks = part.data();
+  const int64_t ss = nerf_scratch_size(q);
+  parallel_units(chunks, kNerfChunk * q.P * q.hx * q.hr / 4, [&](int64_t c0, int64_t c1, int) {
+    std::vector<float> scratch(static_cast<size_t>(ss));
+    f(q, scratch.data(), c0, c1);
+  });
+  for (int64_t j = 0; j < q.hx; j++) {
+    double acc = 0;
+    for (int64_t c = 0; c < chunks; c++) acc += part[static_cast<size_t>(c * q.hx + j)];
+    dg[j] = static_cast<float>(acc);
+  }
+}
+
+// ---- 3x3 im2col (the small CNN's convolutions, kernel-lib/classifier/im2col.ts) ---------------
+
+// x [B, H, W, C] -> out [B*Ho*Wo, 9*C], padding 1, stride s: row (b, i, j), column (ky*3+kx)*C + c
+// holds x[b, i*s+ky-1, j*s+kx-1, c], zero outside the image. A copy: the values are exactly the
+// JS loop's. No library fits: XNNPACK's conv is inside tfjs-wasm (no im2col exported), OpenBLAS
+// has none, and tfjs-wasm's pad + slices + concat costs ~10 kernels per convolution.
+void im2col3x3(const float* x, float* out, int64_t B, int64_t H, int64_t W, int64_t C, int64_t s) {
+  const int64_t Ho = (H + s - 1) / s, Wo = (W + s - 1) / s;
+  const size_t run = sizeof(float) * static_cast<size_t>(C);
+  parallel_units(B * Ho, Wo * 9 * C, [=](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t b = r / Ho, i = r % Ho;
+      float* o = out + r * Wo * 9 * C;
+      for (int64_t j = 0; j < Wo; j++) {
+        for (int64_t ky = 0; ky < 3; ky++) {
+          const int64_t y = i * s + ky - 1;
+          for (int64_t kx = 0; kx < 3; kx++, o += C) {
+            const int64_t xx = j * s + kx - 1;
+            if (y < 0 || y >= H || xx < 0 || xx >= W) std::memset(o, 0, run);
+            else std::memcpy(o, x + ((b * H + y) * W + xx) * C, run);
+          }
+        }
+      }
+    }
+  });
+}
+
 // ---- N-API glue ------------------------------------------------------------------------------
 
 #define CHECK(call)                                  \
@@ -654,8 +1003,8 @@ bool get_bool(napi_env env, napi_value v, bool* out) {
 }
 
 napi_value sgemm_impl(napi_env env, napi_callback_info info, bool builtin) {
-  size_t argc = 11;
-  napi_value argv[11];
+  size_t argc = 12;
+  napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 11) {
     napi_throw_type_error(env, nullptr,
@@ -673,6 +1022,8 @@ napi_value sgemm_impl(napi_env env, napi_callback_info info, bool builtin) {
       !get_bool(env, argv[6], &tA) || !get_bool(env, argv[7], &tB) || !get_int(env, argv[8], "batch", &batch) ||
       !get_int(env, argv[9], "strideA", &sA) || !get_int(env, argv[10], "strideB", &sB))
     return nullptr;
+  bool accumulate = false;
+  if (argc >= 12 && !get_bool(env, argv[11], &accumulate)) return nullptr;
   const int64_t kIntMax = 2147483647;
   if (M > kIntMax || N > kIntMax || K > kIntMax) {
     napi_throw_range_error(env, nullptr, "nativeblas.sgemm: M, N, K must fit in 32 bits");
@@ -689,7 +1040,7 @@ napi_value sgemm_impl(napi_env env, napi_callback_info info, bool builtin) {
       napi_throw_range_error(env, nullptr, msg.c_str());
       return nullptr;
     }
-    Gemm p{A, B, C, M, N, K, tA, tB, batch, sA, sB};
+    Gemm p{A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate};
     run_gemm(p, builtin);
   }
   napi_value undef;
@@ -950,6 +1301,90 @@ napi_value L2NormalizeGrad(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+napi_value Im2col3x3(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"x", "out", "B", "H", "W", "C", "stride"};
+  KArgs a;
+  int64_t B = 0, H = 0, W = 0, C = 0, s = 0;
+  if (!parse_args(env, info, "im2col3x3", names, 2, 5, a) || !get_size(env, "im2col3x3", "B", a.num[0], &B) ||
+      !get_size(env, "im2col3x3", "H", a.num[1], &H) || !get_size(env, "im2col3x3", "W", a.num[2], &W) ||
+      !get_size(env, "im2col3x3", "C", a.num[3], &C) || !get_size(env, "im2col3x3", "stride", a.num[4], &s))
+    return nullptr;
+  if (s < 1) {
+    napi_throw_range_error(env, nullptr, "nativeblas.im2col3x3: stride must be >= 1");
+    return nullptr;
+  }
+  const int64_t rows = B * ((H + s - 1) / s) * ((W + s - 1) / s);
+  if (!check_lengths(env, "im2col3x3", names, a, {B * H * W * C, rows * 9 * C})) return nullptr;
+  im2col3x3(a.v[0], a.v[1], B, H, W, C, s);
+  return undefined_value(env);
+}
+
+// Shared by NerfBlock / NerfBlockGrad: sizes and switches after the views.
+bool nerf_dims(napi_env env, const char* fn, const KArgs& a, NerfArgs* q) {
+  int64_t N = 0, P = 0, hx = 0, hr = 0;
+  if (!get_size(env, fn, "N", a.num[0], &N) || !get_size(env, fn, "P", a.num[1], &P) || !get_size(env, fn, "hx", a.num[2], &hx) ||
+      !get_size(env, fn, "hr", a.num[3], &hr))
+    return false;
+  q->N = N, q->P = P, q->hx = hx, q->hr = hr;
+  q->norm1 = a.num[4] != 0.0, q->norm2 = a.num[5] != 0.0;
+  q->rms_eps = static_cast<float>(a.num[6]);
+  const float l2 = static_cast<float>(a.num[7]);
+  q->l2_eps2 = l2 * l2;
+  return true;
+}
+
+napi_value NerfBlock(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"z", "g", "gen", "out", "N", "P", "hx", "hr", "norm1", "norm2", "rmsEps", "l2Eps"};
+  KArgs a;
+  NerfArgs q{};
+  if (!parse_args(env, info, "nerfBlock", names, 4, 8, a) || !nerf_dims(env, "nerfBlock", a, &q)) return nullptr;
+  const int64_t zn = q.N * q.P * q.hx;
+  if (!check_lengths(env, "nerfBlock", names, a, {zn, q.hx, q.N * 2 * q.hx * q.hr, zn})) return nullptr;
+  q.z = a.v[0], q.g = a.v[1], q.gen = a.v[2], q.out = a.v[3];
+  if (zn > 0) nerf_block(q);
+  return undefined_value(env);
+}
+
+napi_value NerfBlockGrad(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"z", "g", "gen", "dy", "dz", "dg", "dgen", "N", "P", "hx", "hr", "norm1", "norm2", "rmsEps", "l2Eps"};
+  KArgs a;
+  NerfArgs q{};
+  if (!parse_args(env, info, "nerfBlockGrad", names, 7, 8, a) || !nerf_dims(env, "nerfBlockGrad", a, &q)) return nullptr;
+  const int64_t zn = q.N * q.P * q.hx, gn = q.N * 2 * q.hx * q.hr;
+  if (!check_lengths(env, "nerfBlockGrad", names, a, {zn, q.hx, gn, zn, zn, q.hx, gn})) return nullptr;
+  q.z = a.v[0], q.g = a.v[1], q.gen = a.v[2], q.dy = a.v[3], q.out = a.v[4], q.dgen = a.v[6];
+  if (q.N == 0 || q.hx == 0) {
+    for (int64_t j = 0; j < q.hx; j++) a.v[5][j] = 0.0f;
+    std::memset(a.v[6], 0, sizeof(float) * static_cast<size_t>(gn));
+    return undefined_value(env);
+  }
+  if (q.P == 0) {  // no pixels: nothing flows back but zeros
+    for (int64_t j = 0; j < q.hx; j++) a.v[5][j] = 0.0f;
+    std::memset(a.v[6], 0, sizeof(float) * static_cast<size_t>(gn));
+    return undefined_value(env);
+  }
+  nerf_block_grad(q, a.v[5]);
+  return undefined_value(env);
+}
+
+// setSimd(name): the fused neural-field kernels' instruction set from now on ("avx512", "avx2",
+// "sse"), capped at what the CPU has; returns the one in use (tests compare all of them).
+napi_value SetSimd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char buf[16] = {0};
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], buf, sizeof buf, &len) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "nativeblas.setSimd(name): name must be avx512, avx2 or sse");
+    return nullptr;
+  }
+  g_simd = std::min(simd_supported(), simd_cap(buf));
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, simd_name(), NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -977,6 +1412,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   CHECK(napi_set_named_property(env, obj, "config", config));
   CHECK(napi_set_named_property(env, obj, "threads", threads));
   CHECK(napi_set_named_property(env, obj, "builtin", builtin));
+  napi_value simd;
+  CHECK(napi_create_string_utf8(env, simd_name(), NAPI_AUTO_LENGTH, &simd));
+  CHECK(napi_set_named_property(env, obj, "simd", simd));
   if (!g.coretype.empty()) {
     CHECK(napi_create_string_utf8(env, g.coretype.c_str(), NAPI_AUTO_LENGTH, &coretype));
     CHECK(napi_set_named_property(env, obj, "coretype", coretype));
@@ -1006,6 +1444,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"rmsNormGrad", nullptr, RmsNormGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"l2Normalize", nullptr, L2Normalize, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"l2NormalizeGrad", nullptr, L2NormalizeGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"im2col3x3", nullptr, Im2col3x3, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"nerfBlock", nullptr, NerfBlock, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"nerfBlockGrad", nullptr, NerfBlockGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setSimd", nullptr, SetSimd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
   return exports;
