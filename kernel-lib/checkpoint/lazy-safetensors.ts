@@ -3,8 +3,9 @@
  * read by offset from the open file. For files too large to read whole (a diffusers export
  * holds two copies of XL/16: 5.6 GB, past Node's 2 GiB readFileSync limit).
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { CheckpointError } from '../util/errors';
+import { openForRead } from './open-file';
 import { readExact, toModelArray } from './dtype-decode';
 import { parseSafetensorsHeader } from './safetensors';
 import type { LazyTensor } from './tensor-entry';
@@ -22,12 +23,7 @@ const MAX_HEADER = 100_000_000;
 
 /** Opens a .safetensors file; nothing but the header is read until a tensor's `read()`. */
 export function openSafetensors(path: string): LazySafetensors {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new CheckpointError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const fd = openForRead(path);
   try {
     const size = fstatSync(fd).size;
     if (size < 8) throw new CheckpointError(`${path}: truncated (${size} bytes, less than the 8-byte header length)`);

@@ -12,8 +12,9 @@
  * Clear errors for: the legacy (pre-1.6) format, a raw pickle, TorchScript archives,
  * big-endian files, a truncated or corrupt zip, and storages shorter than their tensors.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { CheckpointError } from '../util/errors';
+import { openForRead } from './open-file';
 import { toModelArray, type ExactArray, type ModelArray } from './dtype-decode';
 import type { PickleValue } from './pickle-values';
 import { parseStoragePid, TORCH_GLOBALS } from './torch-globals';
@@ -46,12 +47,7 @@ const startsWith = (head: Uint8Array, prefix: number[]) => prefix.every((b, i) =
 
 /** The first 16 bytes of a file (fewer if it is shorter). */
 export function fileHead(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new CheckpointError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const fd = openForRead(path);
   try {
     const head = new Uint8Array(16);
     const n = readSync(fd, head, 0, 16, 0);

@@ -7,9 +7,10 @@
  * held in memory. Entry data starts at local header offset + 30 + name length + the LOCAL extra
  * length (PyTorch pads the local extra field to align data to 64 bytes).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import yauzl from 'yauzl';
 import { CheckpointError } from '../util/errors';
+import { openForRead } from './open-file';
 
 export interface ZipEntry {
   name: string;
@@ -48,12 +49,7 @@ export function readFully(fd: number, target: Uint8Array, position: number, path
 
 /** Opens `path` as a zip archive. Throws CheckpointError for a truncated, corrupt or compressed archive. */
 export async function openZip(path: string): Promise<ZipArchive> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new CheckpointError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const fd = openForRead(path);
   try {
     const fileSize = fstatSync(fd).size;
     const entries = await listEntries(fd, path);
