@@ -49,16 +49,23 @@ function libraryDigest() {
   return h.digest('hex').slice(0, 32);
 }
 
+/** The entries of the last digest seen, so that each cell does not re-read the cache file. */
+let loaded = { digest: '', entries: {} };
+
 /** The emit cache for the library as it is now: get(dep) / put(dep, sideOutput) / save(). */
 function emitCache() {
   const digest = libraryDigest();
   const file = join(CACHE_DIR, `${digest}.json`);
-  let entries = {};
-  try {
-    entries = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    // no cache yet for this library state
+  if (loaded.digest !== digest) {
+    let fromDisk = {};
+    try {
+      fromDisk = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      // no cache yet for this library state
+    }
+    loaded = { digest, entries: fromDisk };
   }
+  const entries = loaded.entries;
   let dirty = false;
   return {
     get: (dep) => entries[dep],

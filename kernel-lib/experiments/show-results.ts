@@ -11,7 +11,7 @@ import { experimentLossCurves, type LoadedExperiment } from './load-results';
 import type { RunResult } from './run-one';
 import { showMarkdown } from '../viz/display';
 import { showAblationCharts } from '../viz/ablation-chart';
-import { lossPlotSpec, showLossPlot } from '../viz/loss-plot';
+import { lossPlotSpec, showLossPlot, type Curve } from '../viz/loss-plot';
 import { showTable } from '../viz/table';
 import { writeFigure, type VegaLiteSpec } from '../viz/vega';
 
@@ -65,12 +65,17 @@ export interface ShowExperimentOptions {
   metrics?: ReadonlyArray<keyof RunResult>;
 }
 
+/** The loss chart of curves that have points, else null. */
+function lossSpecOf(l: LoadedExperiment, curves: Curve[] | null): VegaLiteSpec | null {
+  return curves && curves.some((c) => c.steps.length > 0) ? lossPlotSpec(curves, { title: lossTitle(l), logY: true }) : null;
+}
+
+const lossTitle = (l: LoadedExperiment) => `${l.id}: training loss (mean over seeds)`;
+
 /** The two charts of a loaded experiment (null where there is nothing to draw). */
 export function experimentFigures(l: LoadedExperiment, opts: Pick<ShowExperimentOptions, 'metrics'> = {}): { metrics: VegaLiteSpec | null; loss: VegaLiteSpec | null } {
   const metrics = experimentChartSpec(l.results, { id: l.id, metrics: opts.metrics ?? DEFAULT_CHART_METRICS });
-  const curves = experimentLossCurves(l);
-  const loss = curves && curves.some((c) => c.steps.length > 0) ? lossPlotSpec(curves, { title: `${l.id}: training loss (mean over seeds)`, logY: true }) : null;
-  return { metrics, loss };
+  return { metrics, loss: lossSpecOf(l, experimentLossCurves(l)) };
 }
 
 /**
@@ -82,14 +87,14 @@ export async function showExperimentResults(l: LoadedExperiment, opts: ShowExper
   if (l.results.length === 0) return [];
   showTable(summaryTable(l.results));
   const written: string[] = [];
-  const figs = experimentFigures(l, opts);
-  // interactive where it helps: hover a run for its variant, seed and value; zoom the loss
-  if (figs.metrics) {
-    await showAblationCharts(experimentPanels(l.results, { metrics: opts.metrics ?? DEFAULT_CHART_METRICS }), { title: experimentChartTitle(l.results, l.id), columns: 3 });
-  }
+  // interactive where it helps: hover a run for its variant, seed and value; zoom the loss.
+  // The metric grid's spec is experimentChartSpec's; the run directories are read once.
+  const panels = experimentPanels(l.results, { metrics: opts.metrics ?? DEFAULT_CHART_METRICS });
+  const metrics = await showAblationCharts(panels, { title: experimentChartTitle(l.results, l.id), columns: 3 });
   const curves = experimentLossCurves(l);
-  if (figs.loss && curves) showLossPlot(curves, { title: `${l.id}: training loss (mean over seeds)`, logY: true });
-  for (const [name, spec] of [['metrics', figs.metrics], ['loss', figs.loss]] as const) {
+  const loss = lossSpecOf(l, curves);
+  if (loss && curves) showLossPlot(curves, { title: lossTitle(l), logY: true });
+  for (const [name, spec] of [['metrics', metrics], ['loss', loss]] as const) {
     if (spec && opts.figuresDir && (opts.writeIncomplete || isComplete(l))) written.push((await writeFigure(spec, join(opts.figuresDir, `${opts.prefix ?? ''}${l.id}-${name}`))).pngPath);
   }
   return written;
