@@ -17,6 +17,7 @@ interface EvaluateOptions {
   order: number;
   cfg: number;
   interval: [number, number];
+  shift: number;
   seed?: number;
   weights: 'ema' | 'model';
   classifier?: string;
@@ -36,6 +37,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--order <k>', 'Adams order', int(1), 2)
     .option('--cfg <scale>', 'classifier-free guidance scale', num, EVAL_DEFAULTS.cfg)
     .option('--interval <a,b>', 'guidance interval in t', interval, EVAL_DEFAULTS.interval)
+    .option('--shift <s>', 'time-grid shift t / (t + (1 - t) s); > 1 spends more steps near the noise', num, 1)
     .option('--seed <s>', "noise and real-set seed (default: the run's train.seed)", int(0))
     .addOption(new Option('--weights <which>', 'EMA or online weights').choices(['ema', 'model']).default('ema'))
     .addOption(new Option('--classifier <net>', "feature network (default: the dataset's own classifier)").choices(['mnist', 'fashion-mnist', 'mobilenet-v2']))
@@ -45,7 +47,7 @@ export function registerEvaluateCommand(program: Command): void {
       await initBackend({ quiet: o.json });
       const t0 = performance.now();
       const m = await evaluateRun(o.run, {
-        eval: { samples: o.samples, sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, ...(o.classifier ? { classifier: o.classifier } : {}) },
+        eval: { samples: o.samples, sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, ...(o.shift !== 1 ? { shift: o.shift } : {}), ...(o.classifier ? { classifier: o.classifier } : {}) },
         seed: o.seed,
         weights: o.weights,
         quiet: o.json,
@@ -55,7 +57,7 @@ export function registerEvaluateCommand(program: Command): void {
         console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, samples: m.evalSamples, seconds }));
         return;
       }
-      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})), features ${m.extractor}`);
+      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}), features ${m.extractor}`);
       console.log(`  FID ${f(m.fid, 2)}   real-vs-real floor ${f(m.realFid, 2)}   ratio ${m.fid !== null && m.realFid ? (m.fid / m.realFid).toFixed(2) : '-'}x`);
       console.log(`  KID ${f(m.kid, 4)} ± ${f(m.kidStd, 4)}   precision ${f(m.precision, 3)}   recall ${f(m.recall, 3)}   class accuracy ${f(m.classAccuracy, 3)}`);
       console.log(`  ${seconds} s`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../util/errors';
 import { expandRuns, readExperimentFile } from './experiment-config';
-import { evalExtractorFor } from '../runs/evaluate-run';
+import { evalExtractorFor, evaluateRun, validateEvalConfig } from '../runs/evaluate-run';
 import { runOne } from './run-one';
 import { loadTeacher, resolveTeacherName } from '../training/teachers';
 
@@ -23,11 +23,22 @@ test('the feature network follows the dataset unless eval.classifier names one',
   assert.is(resolveTeacherName('random', 'mnist'), 'random');
 });
 
+test('eval.shift: absent or > 0; anything else is a config error naming eval.shift', () => {
+  const ev = { samples: 8, sampler: 'heun' as const, steps: 2, cfg: 1, interval: [0.1, 1] as [number, number] };
+  assert.is(validateEvalConfig({ ...ev }).shift, undefined);
+  assert.is(validateEvalConfig({ ...ev, shift: 3 }).shift, 3);
+  for (const bad of [0, -1, Number.NaN, '2' as unknown as number]) {
+    assert.throws(() => validateEvalConfig({ ...ev, shift: bad }), (e: Error) => e instanceof ConfigError && /eval\.shift/.test(e.message), String(bad));
+  }
+});
+
 test('a finished run is evaluated with the MNIST classifier: FID, KID, P/R, class accuracy, real-vs-real floor', async () => {
   const root = mkdtempSync(join(tmpdir(), 'pixnerd-eval-'));
   try {
     const exp = readExperimentFile('experiments/smoke-head.json');
-    const [warm, spec] = expandRuns({ ...exp, eval: { ...exp.eval, samples: 20, steps: 2 } });
+    const [warm, vSpec] = expandRuns({ ...exp, eval: { ...exp.eval, samples: 20, steps: 2 } });
+    // x-prediction: a barely trained v-model outputs v ~ 0 on any time grid; an x-model does not
+    const spec = { ...vSpec!, train: { ...vSpec!.train, prediction: 'x' as const } };
     await runOne(warm!, root, { quiet: true }); // first use builds the cached constant tables (RoPE, DCT)
     const before = tf.memory().numTensors;
     const r = await runOne(spec!, root, { quiet: true });
@@ -38,6 +49,10 @@ test('a finished run is evaluated with the MNIST classifier: FID, KID, P/R, clas
     assert.ok(r.fid! > r.realFid!, `an untrained model's FID ${r.fid} is above the real-vs-real floor ${r.realFid}`);
     assert.ok(r.classAccuracy! >= 0 && r.classAccuracy! <= 1);
     assert.ok(r.precision! >= 0 && r.precision! <= 1 && r.recall! >= 0 && r.recall! <= 1);
+    // the same samples' noise on a shifted time grid: the shift reaches the sampler
+    const shifted = await evaluateRun(join(root, spec!.dir), { eval: { ...spec!.eval, shift: 3 }, quiet: true });
+    assert.is(shifted.evalSamples, 20);
+    assert.ok(Number.isFinite(shifted.fid) && shifted.fid !== r.fid, `shift 3 changes the samples: FID ${shifted.fid} vs ${r.fid}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

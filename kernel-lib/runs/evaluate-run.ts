@@ -35,6 +35,8 @@ export interface EvalConfig {
   order?: number;
   cfg: number;
   interval: [number, number];
+  /** Sampling time-grid shift t / (t + (1 - t) shift); > 1 spends more steps near the noise (default 1: none). */
+  shift?: number;
   /** Feature network: the project's classifier for this dataset (default: the data's dataset). */
   classifier?: string;
 }
@@ -47,7 +49,7 @@ export const EVAL_DEFAULTS: EvalConfig = { samples: 500, sampler: 'heun', steps:
 
 /** Checks an eval recipe; throws ConfigError naming the field. */
 export function validateEvalConfig(ev: EvalConfig): EvalConfig {
-  for (const k of Object.keys(ev)) if (!(k in EVAL_DEFAULTS) && k !== 'order' && k !== 'classifier') throw new ConfigError(`eval.${k}`, (ev as unknown as Record<string, unknown>)[k], 'unknown field');
+  for (const k of Object.keys(ev)) if (!(k in EVAL_DEFAULTS) && k !== 'order' && k !== 'classifier' && k !== 'shift') throw new ConfigError(`eval.${k}`, (ev as unknown as Record<string, unknown>)[k], 'unknown field');
   if (!Number.isInteger(ev.samples) || ev.samples < 0) throw new ConfigError('eval.samples', ev.samples, 'must be an integer >= 0');
   if (!SAMPLER_KINDS.includes(ev.sampler)) throw new ConfigError('eval.sampler', ev.sampler, `must be one of ${SAMPLER_KINDS.join(', ')}`);
   if (!Number.isInteger(ev.steps) || ev.steps < 1) throw new ConfigError('eval.steps', ev.steps, 'must be a positive integer');
@@ -55,6 +57,7 @@ export function validateEvalConfig(ev: EvalConfig): EvalConfig {
   if (!Array.isArray(ev.interval) || ev.interval.length !== 2 || !(ev.interval[0] >= 0 && ev.interval[0] <= ev.interval[1] && ev.interval[1] <= 1)) {
     throw new ConfigError('eval.interval', ev.interval, 'must be [a, b] with 0 <= a <= b <= 1');
   }
+  if (ev.shift !== undefined && !(Number.isFinite(ev.shift) && ev.shift > 0)) throw new ConfigError('eval.shift', ev.shift, 'must be a number > 0 (1 = no shift)');
   return ev;
 }
 
@@ -125,7 +128,7 @@ export async function evaluateRun(runDir: string, o: EvaluateRunOptions): Promis
   const t0 = performance.now();
   try {
     const r = await evaluate({
-      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, seed } },
+      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, shift: ev.shift, seed } },
       real,
       realBaseline,
       extractor,
