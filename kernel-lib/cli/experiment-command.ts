@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
 import { expandRuns, readExperimentFile, type ExperimentFile, type RunSpec } from '../experiments/experiment-config';
 import { writeReport } from '../experiments/aggregate';
-import { runLocal, runStatuses } from '../experiments/runner';
+import { RUN_ORDERS, runLocal, runStatuses, type RunOrder } from '../experiments/runner';
 import { cancelSweep, formatSlurmStatus, readSubmissions, runArrayTask, slurmDir, slurmStatuses, submitSweep, waitForSweep } from '../experiments/slurm-executor';
 import { mergeSlurmOptions, parseSlurmOptions, type SlurmOptions } from '../experiments/slurm-options';
 import { samplerSweep, SAMPLER_SWEEP_DEFAULTS } from '../experiments/sampler-sweep';
@@ -29,6 +29,7 @@ interface ExperimentOptions {
   resultsDir?: string;
   figuresDir: string;
   quiet: boolean;
+  order: RunOrder;
   executor: 'local' | 'slurm';
   resume: boolean;
   wait: boolean;
@@ -55,6 +56,7 @@ export function registerExperimentCommands(program: Command): void {
     .option('--results-dir <dir>', 'report folder (default: experiments/results/<id>)')
     .option('--figures-dir <dir>', 'figure folder', 'figures')
     .option('--quiet', 'no progress display', false)
+    .addOption(new Option('--order <order>', "local executor: 'variants' (every seed of a variant, then the next) or 'seeds' (every variant of a seed, then the next seed)").choices(RUN_ORDERS).default('variants'))
     .addOption(new Option('--executor <kind>', 'where runs execute').choices(['local', 'slurm']).default('local'))
     .option('--resume', 'slurm: submit only runs neither done nor queued/running', false)
     .option('--wait', 'slurm: wait for the array to finish, then report', false)
@@ -148,7 +150,7 @@ async function experimentAction(file: string, o: ExperimentOptions): Promise<voi
     await initBackend({ quiet: o.quiet });
     const t0 = performance.now();
     console.log(`experiment ${specs[0]!.experimentId}: ${Object.keys(exp.variants).length} variants x ${exp.seeds.length} seeds = ${specs.length} runs${o.smoke ? ' (smoke)' : ''}`);
-    await runLocal(specs, runsRoot, { quiet: o.quiet });
+    await runLocal(specs, runsRoot, { quiet: o.quiet, order: o.order });
     console.log(`all runs finished in ${((performance.now() - t0) / 60000).toFixed(1)} min`);
   }
   const { table, results, figures } = await writeReport(exp, specs, runsRoot, paths);

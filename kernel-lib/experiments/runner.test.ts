@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../util/errors';
 import { deepMerge, expandRuns, parseExperiment, readExperimentFile } from './experiment-config';
-import { runStatuses } from './runner';
+import { runOrder, runStatuses } from './runner';
 
 const FILE = 'experiments/smoke-head.json';
 const cliArgs = (root: string, out: string, ...extra: string[]) => ['--import', 'tsx', 'kernel-lib/cli/pixnerd.ts', 'experiment', FILE, '--runs-root', root, '--results-dir', out, '--figures-dir', join(out, 'figures'), ...extra];
@@ -24,6 +24,13 @@ test('expansion: variants x seeds, deep-merged overrides, stable hashes, smoke s
   assert.is(smoke[0]!.dir, 'smoke-head-smoke/nerf/seed-0');
   assert.is(smoke[0]!.train.steps, 2);
   assert.equal(deepMerge({ a: { b: 1, c: 2 }, d: [1] }, { a: { b: 3 }, d: [2] }), { a: { b: 3, c: 2 }, d: [2] });
+});
+
+test("run order: the file's (seeds inner) or seed-major, every run once", () => {
+  const specs = expandRuns(readExperimentFile(FILE));
+  assert.equal(runOrder(specs, 'variants').map((s) => s.dir), specs.map((s) => s.dir));
+  assert.equal(runOrder(specs, 'seeds').map((s) => s.dir), ['smoke-head/nerf/seed-0', 'smoke-head/linear/seed-0', 'smoke-head/nerf/seed-1', 'smoke-head/linear/seed-1']);
+  assert.equal(specs.map((s) => s.index), [0, 1, 2, 3], 'the specs themselves are not reordered');
 });
 
 test('bad experiment files name the field', () => {

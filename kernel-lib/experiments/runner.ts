@@ -46,9 +46,21 @@ function pidAlive(pid: number | undefined, host: string | undefined): boolean {
   }
 }
 
-/** Runs every spec that is not done; returns all results (finished ones included). */
-export async function runLocal(specs: readonly RunSpec[], runsRoot: string, opts: { quiet?: boolean; label?: string } = {}): Promise<RunResult[]> {
-  const todo = specs.filter((s) => !readResult(join(runsRoot, s.dir), s.hash));
+export const RUN_ORDERS = ['variants', 'seeds'] as const;
+/** 'variants': the file's order (every seed of a variant, then the next variant); 'seeds': every variant of the first seed, then of the next (a partial sweep then covers every variant). */
+export type RunOrder = (typeof RUN_ORDERS)[number];
+
+/** The specs in execution order (stable; 'seeds' sorts by the seed's position in the file, then the variant's). */
+export function runOrder(specs: readonly RunSpec[], order: RunOrder): RunSpec[] {
+  if (order === 'variants') return [...specs];
+  const seedRank = new Map<number, number>();
+  for (const s of specs) if (!seedRank.has(s.seed)) seedRank.set(s.seed, seedRank.size);
+  return [...specs].sort((a, b) => seedRank.get(a.seed)! - seedRank.get(b.seed)! || a.index - b.index);
+}
+
+/** Runs every spec that is not done (in `order`, default the file's); returns all results (finished ones included). */
+export async function runLocal(specs: readonly RunSpec[], runsRoot: string, opts: { quiet?: boolean; label?: string; order?: RunOrder } = {}): Promise<RunResult[]> {
+  const todo = runOrder(specs, opts.order ?? 'variants').filter((s) => !readResult(join(runsRoot, s.dir), s.hash));
   const bar = progress({ total: specs.length, start: specs.length - todo.length, label: opts.label ?? 'runs', mode: opts.quiet ? 'silent' : 'log', everyMs: 0 });
   let done = specs.length - todo.length;
   for (const spec of todo) {
