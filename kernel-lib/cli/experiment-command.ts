@@ -15,6 +15,7 @@ import { samplerSweep, SAMPLER_SWEEP_DEFAULTS } from '../experiments/sampler-swe
 import { tableMarkdown } from '../viz/table';
 import { collect, int, numList, positiveIntList } from './options';
 import { reportUnlock } from './train-command';
+import { restoreReportedResults } from '../experiments/restore-results';
 
 export function resultsDir(specs: readonly RunSpec[], exp: ExperimentFile): string {
   return join('experiments', 'results', specs[0]?.experimentId ?? exp.id);
@@ -109,6 +110,8 @@ async function experimentAction(file: string, o: ExperimentOptions): Promise<voi
     console.log(formatSlurmStatus(slurmStatuses(specs, runsRoot, { persist: true }), tableMarkdown));
     return;
   }
+  const restored = o.smoke ? [] : restoreReportedResults(specs, runsRoot, paths.outDir);
+  if (restored.length && !o.quiet) console.log(`${restored.length} finished run(s) restored from ${join(paths.outDir, 'results.jsonl')} (their run directories were not here)`);
   if (o.status) {
     const rows = runStatuses(specs, runsRoot);
     console.log(tableMarkdown(rows.map((r) => ({ ...r }))));

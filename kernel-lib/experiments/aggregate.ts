@@ -89,7 +89,11 @@ export function summaryTable(results: readonly RunResult[]): Table {
 export function lossCurvesByVariant(specs: readonly RunSpec[], runsRoot: string): Curve[] {
   const variants = [...new Set(specs.map((s) => s.variant))];
   return variants.map((variant) => {
-    const perSeed = specs.filter((s) => s.variant === variant).map((s) => new Map(readMetrics(join(runsRoot, s.dir)).map((m) => [m.step!, m.total!] as const)));
+    // seeds without a loss log (a run restored from the report) are left out of the mean
+    const perSeed = specs
+      .filter((s) => s.variant === variant)
+      .map((s) => new Map(readMetrics(join(runsRoot, s.dir)).map((m) => [m.step!, m.total!] as const)))
+      .filter((m) => m.size > 0);
     const steps = [...(perSeed[0]?.keys() ?? [])].filter((st) => perSeed.every((m) => m.has(st))).sort((a, b) => a - b);
     return { name: variant, steps, values: steps.map((st) => perSeed.reduce((a, m) => a + m.get(st)!, 0) / perSeed.length) };
   });
