@@ -6,6 +6,9 @@
  *
  * First in every round: the machine's fp32 sgemm GFLOP/s ([1024]^3 through the project's matMul
  * path); the run's best is its peak, and every row's GFLOP/s is also given as a fraction of it.
+ * Beside it, where the bf16 matMul precision can run (kernel-lib/backend/precision.ts), the same
+ * product in bf16 (bf16 products, fp32 sums), reported only. PIXNERD_PRECISION=bf16 runs the
+ * sampling forwards in bf16 (the training steps stay fp32).
  * `tiny-32/8` is the main job as it trains (bench's RECIPE_FILE: REPA teacher, x-prediction, EMA,
  * MNIST batches of 32; see benchRecipe); its GFLOP/s count the model's 3 x forward FLOPs only.
  *
@@ -46,7 +49,8 @@ import { modelVelocity } from '../kernel-lib/sampling/sample';
 import { writeFileAtomic } from '../kernel-lib/util/atomic-write';
 import { microBenchmarks } from './micro';
 import { readFileSync } from 'node:fs';
-import { loadNativeBlas } from '../kernel-lib/backend/native-matmul';
+import { loadNativeBlas, nativeBf16Support } from '../kernel-lib/backend/native-matmul';
+import { withMatmulPrecision, type MatmulPrecision } from '../kernel-lib/backend/precision';
 import { experimentFromJson } from '../kernel-lib/runs/experiment';
 import { trainableList } from '../kernel-lib/training/train-step';
 import { emaDecayAt, updateEma } from '../kernel-lib/training/ema';
@@ -152,22 +156,33 @@ async function benchRecipe(c: BenchCase, reps: number, warmup: number) {
  * The machine's fp32 matMul rate in this run: the best of `reps` [1024, 1024] x [1024, 1024]
  * products through the project's matMul path (native BLAS where it is on), GFLOP/s. The
  * denominator of every row's `fractionOfPeak`, so that a slow (or busy) machine can be told
- * from slow code.
+ * from slow code. Where bf16 matMuls can run, the same products in bf16, interleaved with the
+ * fp32 ones (`bf16Gflops`, best; `bf16MedianGflops`; `bf16`: what runs them, or what is missing).
  */
 function sgemmPeak(reps: number): Record<string, unknown> {
   const n = 1024;
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1), b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
-  const ms = timeIt(() => tf.matMul(a, b).dispose(), Math.max(5, reps), 2);
+  const bf16 = nativeBf16Support();
+  const product = (p: MatmulPrecision) => () => withMatmulPrecision(p, () => tf.matMul(a, b)).dispose();
+  const rounds = Math.max(5, reps);
+  const ms: number[] = [];
+  const bfMs: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    ms.push(...timeIt(product('fp32'), 1, i === 0 ? 2 : 0));
+    if (bf16.available) bfMs.push(...timeIt(product('bf16'), 1, i === 0 ? 2 : 0));
+  }
   tf.dispose([a, b]);
+  const gflops = (t: number) => (2 * n ** 3) / 1e9 / (t / 1000);
   const addon = loadNativeBlas();
   const info = typeof addon === 'string' || !nativeMatmulActive() ? null : addon.info();
   const core = info ? / ([A-Za-z0-9]+) MAX_THREADS/.exec(info.config)?.[1] : undefined;
   return {
     shape: `[${n}, ${n}] x [${n}, ${n}]`,
-    gflops: (2 * n ** 3) / 1e9 / (Math.min(...ms) / 1000),
-    medianGflops: (2 * n ** 3) / 1e9 / (stats(ms).median / 1000),
+    gflops: gflops(Math.min(...ms)),
+    medianGflops: gflops(stats(ms).median),
     blas: info ? `${info.lib}${core ? ` ${core}` : ''}, ${info.threads} threads` : 'stock wasm',
     openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
+    ...(bfMs.length ? { bf16Gflops: gflops(Math.min(...bfMs)), bf16MedianGflops: gflops(stats(bfMs).median), bf16: bf16.available ? bf16.how : null } : { bf16Gflops: null, bf16: bf16.available ? null : bf16.missing }),
   };
 }
 
@@ -339,6 +354,7 @@ function historyLine(out: { date: string; backend: string; reps: number; rows: R
   return {
     date: out.date,
     sgemmGflops: out.sgemmPeak?.gflops ?? null,
+    bf16Gflops: out.sgemmPeak?.bf16Gflops ?? null,
     backend: out.backend,
     reps: out.reps,
     rows: out.rows
@@ -350,7 +366,7 @@ function historyLine(out: { date: string; backend: string; reps: number; rows: R
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)} %`);
 
 function printTable(rows: Row[], peak: Row | null): void {
-  if (peak) console.log(`\nsgemm peak this run: ${(peak.gflops as number).toFixed(0)} GFLOP/s, ${peak.shape}, ${peak.blas} (best of ${peak.rounds} rounds)`);
+  if (peak) console.log(`\nsgemm peak this run: ${(peak.gflops as number).toFixed(0)} GFLOP/s, ${peak.shape}, ${peak.blas} (best of ${peak.rounds} rounds)${peak.bf16Gflops ? `; bf16 ${(peak.bf16Gflops as number).toFixed(0)} GFLOP/s (${peak.bf16})` : ''}`);
   const ofPeak = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(0)} %`);
   console.log('\n| config | head | kernels | train step ms (p10-p90) | img/s | train GFLOP/s | of sgemm peak | CFG forward ms | CFG GFLOP/s | of sgemm peak | NF overhead train / fwd / FLOPs | peak RSS GiB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -412,7 +428,7 @@ async function main() {
   const measurePeak = () => {
     const r = subprocess('sgemm', reps, quick);
     if (!r.error) peaks.push(r);
-    console.log(`sgemm peak ... ${r.error ? `failed: ${r.error}` : `${(r.gflops as number).toFixed(0)} GFLOP/s (${r.blas})`}`);
+    console.log(`sgemm peak ... ${r.error ? `failed: ${r.error}` : `${(r.gflops as number).toFixed(0)} GFLOP/s (${r.blas})${r.bf16Gflops ? `; bf16 ${(r.bf16Gflops as number).toFixed(0)} GFLOP/s` : ''}`}`);
   };
   for (let round = 0; round < rounds; round++) {
     if (rounds > 1) console.log(`\nround ${round + 1}/${rounds}`);
@@ -433,7 +449,10 @@ async function main() {
     }
   }
   // the best sgemm of the run: what this machine (as busy as it was) can do
-  const peak: Row | null = peaks.length ? { ...peaks.reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a)), rounds: peaks.length, allGflops: peaks.map((r) => r.gflops) } : null;
+  const bf16Peaks = peaks.map((r) => r.bf16Gflops as number | null).filter((g): g is number => g !== null);
+  const peak: Row | null = peaks.length
+    ? { ...peaks.reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a)), rounds: peaks.length, allGflops: peaks.map((r) => r.gflops), bf16Gflops: bf16Peaks.length ? Math.max(...bf16Peaks) : null, allBf16Gflops: bf16Peaks }
+    : null;
   if (peak?.openblasCoretype) console.log(`note: OPENBLAS_CORETYPE=${peak.openblasCoretype} forces OpenBLAS's ${peak.openblasCoretype} kernels (unset it for the CPU's own; the bench leaves the environment as it is)`);
   const rows: Row[] = [];
   for (const { name, kernels, head } of cases) {

@@ -11,7 +11,8 @@
  *   const { v } = pixnerdForward(initParams(cfg, 0), cfg, tf.randomNormal([4, 32, 32, 1]), tf.fill([4], 0.5), tf.tensor1d([0, 1, 2, 10], 'int32'));
  *
  * Map:
- *   backend      initBackend (tensorflow > wasm > cpu), the native BLAS add-on
+ *   backend      initBackend (tensorflow > wasm > cpu), the native BLAS add-on, the sampling
+ *                forward's matMul precision (fp32 | bf16: resolvePrecision, withMatmulPrecision)
  *   config       ModelConfig and its switches (head: nerf | linear, coordEncoding, weightNorm, ...),
  *                createConfig / resolveModelConfig (reference init_args too), PRESETS, describeConfig
  *   model        layers (ops, embedders, RoPE, attention, DiT block, neural-field head, linear head),
@@ -39,6 +40,7 @@
  * kernel-lib/experiments/slurm-executor in cluster scripts); everything else is flat.
  */
 export * from './backend/backend-ladder';
+export * from './backend/precision';
 export * from './config/model-config';
 export * from './config/presets';
 export * from './config/describe-config';

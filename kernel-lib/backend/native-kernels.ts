@@ -27,7 +27,8 @@
  *    gain, L2 normalisation along an axis, each a forward and a backward kernel; one pass over
  *    memory instead of 3-15 tfjs ops. And the whole NerfBlock (kernel-lib/heads/nerf-head.ts)
  *    of every patch from the generator output: normalise the generated weights, RMSNorm, both
- *    per-patch matMuls and SiLU, patch by patch in cache (~25 kernels on 8 MB tensors before).
+ *    per-patch matMuls and SiLU, patch by patch in cache (~25 kernels on 8 MB tensors before);
+ *    under the bf16 matMul precision (./precision.ts) its two matMuls run bf16 (nerfBlockBf16).
  *    Every other backend keeps the op formulas.
  *
  * `enableWasmKernelOverrides()` registers them (idempotent; `enableNativeMatmul` calls it, so
@@ -36,7 +37,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { loadNativeBlas, type NativeBlasAddon } from './native-matmul';
+import { loadNativeBlas, nativeMatmulBf16, type NativeBlasAddon } from './native-matmul';
 
 const BACKEND = 'wasm';
 const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'Sum', 'Mean'] as const;
@@ -71,6 +72,8 @@ interface ElementwiseAddon {
   /** Absent in add-on builds older than the fused neural-field block. */
   nerfBlock?(z: Float32Array, g: Float32Array, gen: Float32Array, out: Float32Array, N: number, P: number, hx: number, hr: number, norm1: number, norm2: number, rmsEps: number, l2Eps: number): void;
   nerfBlockGrad?(z: Float32Array, g: Float32Array, gen: Float32Array, dy: Float32Array, dz: Float32Array, dg: Float32Array, dgen: Float32Array, N: number, P: number, hx: number, hr: number, norm1: number, norm2: number, rmsEps: number, l2Eps: number): void;
+  /** nerfBlock with bf16 GEMMs (AVX512_BF16; hx, hr multiples of 16), else the fp32 block; returns which ran. Absent in older builds. */
+  nerfBlockBf16?(z: Float32Array, g: Float32Array, gen: Float32Array, out: Float32Array, N: number, P: number, hx: number, hr: number, norm1: number, norm2: number, rmsEps: number, l2Eps: number): boolean;
 }
 
 /** Attributes of the fused neural-field block: the field's sizes and switches. */
@@ -286,7 +289,9 @@ function fusedKernels(addon: ElementwiseAddon): Record<FusedKernel, tf.KernelFun
       checkF32('nerfBlock', { z: z!, g: g!, gen: gen! });
       const dims = nerfArgs(args);
       const { outs, ov, iv } = outputsAndViews(be(args), [z!.shape], [z!, g!, gen!]);
-      addon.nerfBlock!(iv[0]!, iv[1]!, iv[2]!, ov[0]!, ...dims);
+      // under the bf16 matMul precision (./precision.ts) the block's per-patch GEMMs run bf16 too
+      if (nativeMatmulBf16() && addon.nerfBlockBf16) addon.nerfBlockBf16(iv[0]!, iv[1]!, iv[2]!, ov[0]!, ...dims);
+      else addon.nerfBlock!(iv[0]!, iv[1]!, iv[2]!, ov[0]!, ...dims);
       return outs[0]!;
     },
     nerfBlockGrad: (args) => {

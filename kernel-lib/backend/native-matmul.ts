@@ -21,6 +21,11 @@
  *   [512, 4096] field-generator output). Other bias shapes are added after the GEMM.
  * - Non-float32 inputs, and fused activations / bias shapes the override does not handle, go to
  *   the saved stock kernel.
+ * - `setNativeMatmulBf16(true)` routes both kernels through the add-on's `sgemmBf16` (bf16
+ *   products, fp32 sums: oneDNN, where the CPU has AVX512_BF16) until it is set back, but for
+ *   products with N or K under 16 (see bf16Pays); the fused neural-field block
+ *   (./native-kernels.ts) follows it. For the sampling forward only, through ./precision.ts.
+ *   `nativeBf16Support()` says whether it can run.
  *
  * Pitfall handled here: any allocation on the wasm heap (`makeOutput`, any kernel) may grow
  * WebAssembly.Memory and detach older views, so heap views are taken after the last allocation
@@ -62,10 +67,23 @@ export interface NativeBlasInfo {
   coretype?: string;
 }
 
+/** The add-on's bf16 GEMM: whether it can run here, and which of its needs is missing. */
+export interface Bf16Info {
+  available: boolean;
+  /** What runs (`oneDNN 2.6.3 (libdnnl.so.2) ...`), or `missing the CPU feature AVX512_BF16 (...)` / `missing the oneDNN library (...)`. */
+  reason: string;
+  lib?: string;
+  version?: string;
+}
+
 export interface NativeBlasAddon {
   sgemm: SgemmFn;
   /** The same with the add-on's built-in loop, whatever library was loaded. */
   sgemmBuiltin: SgemmFn;
+  /** The same with bf16 products and fp32 sums (throws where bf16Info().available is false). Absent in older builds. */
+  sgemmBf16?: SgemmFn;
+  /** Loads oneDNN on the first call. Absent in older builds. */
+  bf16Info?(): Bf16Info;
   setThreads(n: number): void;
   info(): NativeBlasInfo;
 }
@@ -123,6 +141,8 @@ interface State {
   stock: Map<Overridden, tf.KernelConfig>;
   /** The add-on's sgemm takes `accumulate` (builds since the fused bias). */
   accumulate: boolean;
+  /** Route the GEMMs through the add-on's sgemmBf16 (see setNativeMatmulBf16). */
+  bf16: boolean;
 }
 
 let state: State | null = null;
@@ -174,6 +194,16 @@ function broadcastStrides(dims: number[], outer: number[]): number[] {
 }
 
 /**
+ * Whether a product runs faster in bf16: not where N or K is under 16 (the neural field's RGB
+ * projections, [131072, 64] x [64, 3] and [131072, 3] x [3, 64] in bench-S): at 2K or 2N FLOPs per
+ * element of A they are memory-bound, and converting A to bf16 cost more than it saved (11.8 ms
+ * against 7.1 ms in fp32). They stay fp32 under the bf16 switch.
+ */
+export function bf16Pays(g: { N: number; K: number }): boolean {
+  return g.N >= 16 && g.K >= 16;
+}
+
+/**
  * Fills `out` (already allocated, [...outer, M, N]) with op(a) @ op(b), plus `bias` (a row of N)
  * when given: every row of `out` starts as the bias and the GEMM accumulates onto it (beta 1),
  * one pass instead of a GEMM and a broadcasting Add. No allocation on the heap.
@@ -192,11 +222,12 @@ function gemmInto(st: State, backend: BackendWasm, a: tf.TensorInfo, b: tf.Tenso
   }
   const aV = backend.typedArrayFromHeap(a) as Float32Array;
   const bV = backend.typedArrayFromHeap(b) as Float32Array;
+  const gemm = st.bf16 && bf16Pays(g) ? st.addon.sgemmBf16! : st.sgemm;
   const { M, N, K } = g;
   const sA = M * K;
   const sB = K * N;
   if ((g.batchA === g.batch && g.batchB === g.batch) || g.batchA === 1 || g.batchB === 1) {
-    st.sgemm(aV, bV, outV, M, N, K, tA, tB, g.batch, g.batchA === 1 ? 0 : sA, g.batchB === 1 ? 0 : sB, Boolean(bias));
+    gemm(aV, bV, outV, M, N, K, tA, tB, g.batch, g.batchA === 1 ? 0 : sA, g.batchB === 1 ? 0 : sB, Boolean(bias));
     return;
   }
   // Two-sided outer broadcasting ([2,1,..] @ [1,3,..]): one call per output matrix.
@@ -211,7 +242,7 @@ function gemmInto(st: State, backend: BackendWasm, a: tf.TensorInfo, b: tf.Tenso
       ia += idx[d]! * stA[d]!;
       ib += idx[d]! * stB[d]!;
     }
-    st.sgemm(aV.subarray(ia * sA, (ia + 1) * sA), bV.subarray(ib * sB, (ib + 1) * sB), outV.subarray(o * MN, (o + 1) * MN), M, N, K, tA, tB, 1, 0, 0, Boolean(bias));
+    gemm(aV.subarray(ia * sA, (ia + 1) * sA), bV.subarray(ib * sB, (ib + 1) * sB), outV.subarray(o * MN, (o + 1) * MN), M, N, K, tA, tB, 1, 0, 0, Boolean(bias));
     for (let d = idx.length - 1; d >= 0; d--) {
       if (++idx[d]! < g.outer[d]!) break;
       idx[d] = 0;
@@ -370,7 +401,7 @@ export function enableNativeMatmul(opts: NativeMatmulOptions = {}): NativeMatmul
     if (!k) return { active: false, reason: `the wasm backend has no ${name} kernel registered (import @tensorflow/tfjs-backend-wasm first)` };
     stock.set(name, k);
   }
-  const st: State = { addon, sgemm: builtin ? addon.sgemmBuiltin : addon.sgemm, builtin, threads, stock, accumulate: typeof (addon as { nerfBlock?: unknown }).nerfBlock === 'function' };
+  const st: State = { addon, sgemm: builtin ? addon.sgemmBuiltin : addon.sgemm, builtin, threads, stock, accumulate: typeof (addon as { nerfBlock?: unknown }).nerfBlock === 'function', bf16: false };
   const funcs: Record<Overridden, (s: State) => tf.KernelFunc> = { BatchMatMul: makeBatchMatMul, _FusedMatMul: makeFusedMatMul };
   for (const name of names) {
     const k = stock.get(name)!;
@@ -393,7 +424,43 @@ export function disableNativeMatmul(): void {
   state = null;
 }
 
+/** Whether the native GEMMs run bf16 now (setNativeMatmulBf16); the fused field block follows it. */
+export function nativeMatmulBf16(): boolean {
+  return state?.bf16 ?? false;
+}
+
 /** Whether the native kernels are registered now. */
 export function nativeMatmulActive(): boolean {
   return state !== null;
+}
+
+/**
+ * Whether the native kernels can run their GEMMs in bf16 now, or what is missing (`missing the
+ * nativeblas add-on (...)`, `missing the CPU feature AVX512_BF16 (...)`, `missing the oneDNN
+ * library (...)`, ...). Loads oneDNN on the first call.
+ */
+export function nativeBf16Support(): { available: true; how: string } | { available: false; missing: string } {
+  if (process.env.PIXNERD_NATIVE_BLAS === '0') return { available: false, missing: 'missing the nativeblas add-on (PIXNERD_NATIVE_BLAS=0)' };
+  const addon = loadNativeBlas();
+  if (typeof addon === 'string') return { available: false, missing: `missing the nativeblas add-on (${addon})` };
+  if (!state) return { available: false, missing: `missing the native matMul kernels (the tfjs backend is ${tf.getBackend()}, not wasm with the add-on)` };
+  if (state.builtin) return { available: false, missing: 'missing a BLAS library (the add-on runs its built-in loop; bf16 goes with the full native matMul path)' };
+  if (typeof addon.sgemmBf16 !== 'function' || typeof addon.bf16Info !== 'function') return { available: false, missing: 'missing bf16 in the add-on build (rebuild it: npm run build:native)' };
+  const info = addon.bf16Info();
+  return info.available ? { available: true, how: info.reason } : { available: false, missing: info.reason };
+}
+
+/**
+ * Routes the native BatchMatMul / _FusedMatMul through bf16 GEMMs (`on`) or fp32 ones; returns
+ * the previous setting. Turning it on throws where nativeBf16Support() says it cannot run;
+ * turning it off never throws.
+ */
+export function setNativeMatmulBf16(on: boolean): boolean {
+  const prev = state?.bf16 ?? false;
+  if (on) {
+    const s = nativeBf16Support();
+    if (!s.available) throw new Error(`bf16 matMuls unavailable: ${s.missing}`);
+  }
+  if (state) state.bf16 = on;
+  return prev;
 }

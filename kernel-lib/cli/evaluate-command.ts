@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
+import { describePrecision, effectivePrecision, MATMUL_PRECISIONS, resolvePrecision } from '../backend/precision';
 import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
 import { EVAL_DEFAULTS, evaluateRun } from '../runs/evaluate-run';
 import { int, interval, num } from './options';
@@ -22,6 +23,7 @@ interface EvaluateOptions {
   weights: 'ema' | 'model';
   classifier?: string;
   json: boolean;
+  precision?: string;
 }
 
 const f = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
@@ -41,20 +43,25 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--seed <s>', "noise and real-set seed (default: the run's train.seed)", int(0))
     .addOption(new Option('--weights <which>', 'EMA or online weights').choices(['ema', 'model']).default('ema'))
     .addOption(new Option('--classifier <net>', "feature network (default: the dataset's own classifier)").choices(['mnist', 'fashion-mnist', 'mobilenet-v2']))
-    .option('--json', 'print one JSON object line: fid, realFid, classAccuracy, kid, precision, recall, samples, seconds', false)
+    .addOption(new Option('--precision <p>', "the sampled model's matMuls: bf16 products with fp32 sums where the CPU has AVX512_BF16 and oneDNN is installed, else fp32 with a line saying what is missing; the feature network stays fp32 (default: PIXNERD_PRECISION, else fp32)").choices(MATMUL_PRECISIONS))
+    .option('--json', 'print one JSON object line: fid, realFid, classAccuracy, kid, precision, recall, samples, seconds, matmulPrecision', false)
     .addHelpText('after', '\nExample:\n  npm run -s pixnerd -- evaluate --run runs/mnist-tiny --samples 1000 --json')
     .action(async (o: EvaluateOptions) => {
+      const asked = resolvePrecision(o.precision);
       await initBackend({ quiet: o.json });
+      const precision = effectivePrecision(asked);
+      if (precision === 'bf16' && !o.json) console.log(describePrecision(precision));
       const t0 = performance.now();
       const m = await evaluateRun(o.run, {
         eval: { samples: o.samples, sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, ...(o.shift !== 1 ? { shift: o.shift } : {}), ...(o.classifier ? { classifier: o.classifier } : {}) },
         seed: o.seed,
         weights: o.weights,
         quiet: o.json,
+        precision,
       });
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       if (o.json) {
-        console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, samples: m.evalSamples, seconds }));
+        console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, samples: m.evalSamples, seconds, matmulPrecision: precision }));
         return;
       }
       console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}), features ${m.extractor}`);

@@ -1,10 +1,11 @@
 import { maxAbs, maxAbsDiff, tempDir } from '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from '../checkpoint/safetensors';
+import { nativeBf16Support } from '../backend/native-matmul';
 
 const FIX = 'test/fixtures/reference';
 const dir = tempDir('pixnerd-cli-');
@@ -67,6 +68,14 @@ test('train then sample: a run directory, a resumable checkpoint and a labelled 
   const sharp = (await import('sharp')).default;
   const meta = await sharp(png).metadata();
   assert.ok(meta.width! > 3 * 32 && meta.height! > 2 * 32, `${meta.width}x${meta.height}`);
+  // --precision bf16: bf16 where this machine supports it, else fp32 (and one stderr line saying why)
+  const st = join(dir, 'bf16.safetensors');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'kernel-lib/cli/pixnerd.ts', 'sample', '--run', run, '--classes', '3', '--per-class', '2', '--steps', '2', '--cfg', '2', '--precision', 'bf16', '--out', st], { encoding: 'utf8', env: { ...process.env, PIXNERD_BACKEND: 'wasm' } });
+  assert.is(r.status, 0, r.stderr);
+  const ran = nativeBf16Support().available ? 'bf16' : 'fp32';
+  assert.is(readSafetensors(st).metadata.precision, ran);
+  if (ran === 'bf16') assert.match(r.stdout, /matMul precision: bf16 products, fp32 sums/);
+  else assert.match(r.stderr, /bf16 matMuls unavailable: missing .+; running fp32/);
 });
 
 const COMMANDS = ['info', 'build', 'forward', 'convert', 'train', 'demo', 'sample', 'evaluate', 'experiment', 'sampler-sweep', 'train-classifier', 'fid-baseline'];
@@ -80,6 +89,7 @@ test('every command answers --help with its usage, options with defaults, and an
     assert.match(h, /Example/, `${c} --help has an example`);
   }
   assert.match(cli('sample', '--help'), /--steps <n>\s+sampling steps \(default: 50\)/);
+  for (const c of ['sample', 'evaluate']) assert.match(cli(c, '--help'), /--precision <p>[^]*PIXNERD_PRECISION[^]*choices:\s+"fp32",\s+"bf16"/, `${c} --help: --precision`);
 });
 
 test('an unknown option is refused with the valid ones listed; a bad number names the option', () => {
@@ -97,6 +107,7 @@ test('an unknown option is refused with the valid ones listed; a bad number name
   assert.match(e1, /--per-class <n>/);
   assert.match(err('sample', '--run', 'x', '--out', 'y.png', '--steps', 'ten'), /--steps <n>' argument 'ten' is invalid/);
   assert.match(err('sample', '--run', 'x', '--out', 'y.png', '--sampler', 'ddim'), /Allowed choices are euler, heun, adams/);
+  assert.match(err('evaluate', '--run', 'x', '--precision', 'fp16'), /--precision <p>' argument 'fp16' is invalid. Allowed choices are fp32, bf16/);
 });
 
 test.run();

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
+import { describePrecision, effectivePrecision, MATMUL_PRECISIONS, resolvePrecision } from '../backend/precision';
 import { disposeParams } from '../model/params';
 import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
 import { parseClassList } from '../sampling/class-names';
@@ -37,6 +38,7 @@ interface SampleOptions {
   shift: number;
   seed: number;
   out: string;
+  precision?: string;
 }
 
 function classList(s: string): string[] {
@@ -89,6 +91,7 @@ export function registerSampleCommand(program: Command): void {
     .option('--interval <a,b>', 'guidance interval in t', interval, [0.1, 1] as [number, number])
     .option('--shift <s>', 'time-grid shift', num, 1)
     .option('--seed <s>', 'noise seed', int(0), 0)
+    .addOption(new Option('--precision <p>', "the model forward's matMuls: bf16 products with fp32 sums where the CPU has AVX512_BF16 and oneDNN is installed, else fp32 with a line saying what is missing (default: PIXNERD_PRECISION, else fp32)").choices(MATMUL_PRECISIONS))
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -98,12 +101,15 @@ export function registerSampleCommand(program: Command): void {
     .action(async (o: SampleOptions) => {
       if (o.size !== undefined && o.scale !== undefined) throw new Error('give --size or --scale, not both');
       if (!o.out.endsWith('.png') && !o.out.endsWith('.safetensors')) throw new Error(`--out ${o.out}: write a .png grid or a .safetensors file`);
+      const asked = resolvePrecision(o.precision);
       await initBackend();
+      const precision = effectivePrecision(asked);
+      if (precision === 'bf16') console.log(describePrecision(precision));
       const { model, source } = await loadModel(o);
       try {
         const n = (o.classes?.length ?? Math.min(10, model.model.numClasses)) * o.perClass;
         const bar = progress({ total: o.steps, label: `sample ${n} images` });
-        const grid = sampleWeights(model, { ...o, onStep: (i, _steps, s) => bar.update(i, { 's/step': s }) });
+        const grid = sampleWeights(model, { ...o, precision, onStep: (i, _steps, s) => bar.update(i, { 's/step': s }) });
         bar.done();
         const x = grid.images;
         try {
@@ -114,7 +120,7 @@ export function registerSampleCommand(program: Command): void {
           mkdirSync(dirname(o.out), { recursive: true });
           if (o.out.endsWith('.safetensors')) {
             const labels = Int32Array.from(grid.classes.flatMap((c) => Array<number>(o.perClass).fill(c)));
-            const meta = { sampler: o.sampler, steps: String(o.steps), cfg: String(o.cfg), interval: o.interval.join(','), seed: String(o.seed), size: String(grid.size), [o.run !== undefined ? 'run' : 'weights']: source };
+            const meta = { precision, sampler: o.sampler, steps: String(o.steps), cfg: String(o.cfg), interval: o.interval.join(','), seed: String(o.seed), size: String(grid.size), [o.run !== undefined ? 'run' : 'weights']: source };
             writeSafetensors(o.out, { images: { shape: x.shape, data: x.dataSync() as Float32Array }, labels: { shape: [labels.length], data: labels } }, meta);
           } else {
             const png = await imageGridPng(x, { cols: o.perClass, rowLabels: grid.labels, scale: Math.max(1, Math.round(96 / x.shape[1])) });

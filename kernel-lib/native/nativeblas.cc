@@ -11,6 +11,11 @@
 //       Bounds are checked against the views' lengths (a detached view has length 0 and
 //       throws a RangeError instead of corrupting memory).
 //   sgemmBuiltin(...)   the same, always with the built-in loop (for tests and comparisons)
+//   sgemmBf16(...)      the same with bf16 products and fp32 sums (oneDNN, see bf16gemm.cc); throws
+//                       an Error where bf16Info().available is false
+//   bf16Info()          { available, reason, lib?, version? }: loads oneDNN on the first call (and
+//                       again while it is missing); reason says which of the CPU feature
+//                       AVX512_BF16 or the library is missing, or what runs
 //   setThreads(n)       threads used from the next call on (n >= 1)
 //   info()              { lib, config, threads, builtin, coretype? }
 //   adamwStep(p, pOut, m, v, g, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
@@ -30,6 +35,8 @@
 //   nerfBlock(z, g, gen, out, N, P, hx, hr, norm1, norm2, rmsEps, l2Eps)
 //       the neural field's block for every patch in one pass (see "the neural-field block, fused")
 //   nerfBlockGrad(z, g, gen, dy, dz, dg, dgen, N, P, hx, hr, norm1, norm2, rmsEps, l2Eps)
+//   nerfBlockBf16(z, g, gen, out, ...)   nerfBlock with bf16 GEMMs (see "... forward in bf16");
+//                                        returns false where it ran the fp32 block instead
 //   setSimd(name)      the fused field kernels' instruction set (avx512 | avx2 | sse, capped by the CPU)
 //   im2col3x3(x, out, B, H, W, C, stride)             3x3 patches, padding 1: [B,H,W,C] -> [B*Ho*Wo, 9C]
 //   Every view's length is checked against the sizes; outputs are written, never read first.
@@ -42,6 +49,11 @@
 // NATIVEBLAS_THREADS=n sets the initial thread count (default: hardware concurrency).
 #include <node_api.h>
 #include <dlfcn.h>
+
+#include "bf16gemm.h"
+#ifdef BF16GEMM_X86
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <initializer_list>
@@ -863,6 +875,105 @@ NERF_AVX2 void nerf_bwd_avx2(const NerfArgs& q, float* s, int64_t a, int64_t b) 
 void nerf_fwd_base(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_fwd_range<v4f>(q, s, a, b); }
 void nerf_bwd_base(const NerfArgs& q, float* s, int64_t a, int64_t b) { nerf_bwd_range<v4f>(q, s, a, b); }
 
+// ---- the neural-field block's forward in bf16 (the bf16 matMul precision, inference only) ----
+//
+// The same block with both per-patch GEMMs on bf16 inputs (zn, the normalised fc1 / fc2, silu(h),
+// each rounded to nearest even) and fp32 sums: AVX512_BF16's vdpbf16ps, two products per fp32
+// lane. Hand-written for the reason the fp32 tiles are (a pair of tiny GEMMs per patch, in L1);
+// the GEMMs were ~70% of the fp32 block. RMSNorm, the L2 normalisations, SiLU and the residual
+// stay fp32. Needs hx and hr multiples of 16 (nerf_block_bf16 runs the fp32 block otherwise).
+#ifdef BF16GEMM_X86
+#define NERF_BF16 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,avx2,fma")))
+
+// C[r][0 : 16V] (ldc) = sum_k A(r, k) B(k, 0 : 16V) for r < R: A bf16 row-major (lda, K even),
+// B bf16 in pairs of rows, Bp[(k/2) * ldb2 + 2 j + k % 2] = B(k, j) (ldb2 = 2 N).
+template <int V, int R>
+NERF_BF16 AI void mm_bf16_tile(const uint16_t* A, int64_t lda, int64_t K, const uint16_t* Bp, int64_t ldb2, float* C, int64_t ldc) {
+  __m512 acc[R][V];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
+  for (int64_t k2 = 0; k2 < K / 2; k2++) {
+    __m512i bv[V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++) bv[v] = _mm512_loadu_si512(Bp + k2 * ldb2 + 32 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      int32_t pair;
+      std::memcpy(&pair, A + r * lda + 2 * k2, sizeof pair);
+      const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(pair));
+#pragma GCC unroll 8
+      for (int v = 0; v < V; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], a, reinterpret_cast<__m512bh>(bv[v]));
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int v = 0; v < V; v++) _mm512_storeu_ps(C + r * ldc + 16 * v, acc[r][v]);
+}
+
+template <int V>
+NERF_BF16 AI void mm_bf16_cols(const uint16_t* A, int64_t lda, int64_t M, int64_t K, const uint16_t* Bp, int64_t ldb2, float* C, int64_t ldc) {
+  int64_t m = 0;
+  for (; m + 4 <= M; m += 4) mm_bf16_tile<V, 4>(A + m * lda, lda, K, Bp, ldb2, C + m * ldc, ldc);
+  for (; m < M; m++) mm_bf16_tile<V, 1>(A + m * lda, lda, K, Bp, ldb2, C + m * ldc, ldc);
+}
+
+// C [M, N] = A [M, K] B [K, N] (A bf16 row-major, K even; B packed as above; N a multiple of 16).
+NERF_BF16 void mm_bf16(const uint16_t* A, int64_t M, int64_t K, const uint16_t* Bp, int64_t N, float* C) {
+  int64_t j = 0;
+  for (; j + 64 <= N; j += 64) mm_bf16_cols<4>(A, K, M, K, Bp + 2 * j, 2 * N, C + j, N);
+  if (j + 32 <= N) {
+    mm_bf16_cols<2>(A, K, M, K, Bp + 2 * j, 2 * N, C + j, N);
+    j += 32;
+  }
+  if (j + 16 <= N) mm_bf16_cols<1>(A, K, M, K, Bp + 2 * j, 2 * N, C + j, N);
+}
+
+// bf16 of x, round to nearest even (NaN stays NaN), 16 at a time (n a multiple of 16).
+NERF_BF16 AI void to_bf16_16s(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i))));
+}
+
+// W [K, N] fp32 -> Bp, bf16 in pairs of rows (K even, N a multiple of 16).
+NERF_BF16 AI void pack_pairs_bf16(const float* W, int64_t K, int64_t N, uint16_t* Bp) {
+  for (int64_t k = 0; k < K; k += 2)
+    for (int64_t j = 0; j < N; j += 16) {
+      const __m512i lo = reinterpret_cast<__m512i>(_mm512_castsi256_si512(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(W + k * N + j)))));
+      const __m512i hi = reinterpret_cast<__m512i>(_mm512_castsi256_si512(reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_loadu_ps(W + (k + 1) * N + j)))));
+      // interleave the 16-bit lanes of row k and row k+1: (k, j), (k+1, j), (k, j+1), ...
+      const __m512i idx = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+      _mm512_storeu_si512(Bp + k * N + 2 * j, _mm512_permutex2var_epi16(lo, idx, hi));
+    }
+}
+
+NERF_BF16 void nerf_fwd_bf16(const NerfArgs& q, float* scratch, int64_t n0, int64_t n1) {
+  NerfScratch S(q, scratch);
+  const int64_t P = q.P, hx = q.hx, hr = q.hr;
+  std::vector<uint16_t> b16(static_cast<size_t>(2 * hx * hr + P * hx + P * hr));
+  uint16_t* W1p = b16.data();
+  uint16_t* W2p = W1p + hx * hr;
+  uint16_t* zn16 = W2p + hx * hr;
+  uint16_t* a16 = zn16 + P * hx;
+  for (int64_t n = n0; n < n1; n++) {
+    const float *W1, *W2;
+    nerf_prologue(q, n, S, &W1, &W2);
+    pack_pairs_bf16(W1, hx, hr, W1p);
+    pack_pairs_bf16(W2, hr, hx, W2p);
+    to_bf16_16s(S.zn, zn16, P * hx);
+    mm_bf16(zn16, P, hx, W1p, hr, S.h);  // h = zn fc1
+    for (int64_t i = 0; i < P * hr; i++) S.a[i] = S.h[i] * sigmoid_f32(S.h[i]);
+    to_bf16_16s(S.a, a16, P * hr);
+    float* o = q.out + n * P * hx;
+    mm_bf16(a16, P, hr, W2p, hx, o);  // silu(h) fc2
+    const float* z = q.z + n * P * hx;
+    for (int64_t i = 0; i < P * hx; i++) o[i] = z[i] + o[i];
+  }
+}
+#endif
+
 #pragma GCC pop_options
 
 // 2: AVX-512, 1: AVX2 + FMA, 0: baseline; what the CPU has, capped by NATIVEBLAS_SIMD=avx512|avx2|sse
@@ -905,6 +1016,23 @@ void nerf_block(const NerfArgs& q) {
     std::vector<float> scratch(static_cast<size_t>(ss));
     f(q, scratch.data(), n0, n1);
   });
+}
+
+// The forward with bf16 GEMMs where the CPU has AVX512_BF16 and hx, hr are multiples of 16,
+// else the fp32 one. Returns whether it ran bf16.
+bool nerf_block_bf16(const NerfArgs& q) {
+#ifdef BF16GEMM_X86
+  if (bf16gemm::cpu_ok() && q.hx % 16 == 0 && q.hr % 16 == 0) {
+    const int64_t ss = nerf_scratch_size(q);
+    parallel_units(q.N, q.P * q.hx * q.hr / 8, [&](int64_t n0, int64_t n1, int) {
+      std::vector<float> scratch(static_cast<size_t>(ss));
+      nerf_fwd_bf16(q, scratch.data(), n0, n1);
+    });
+    return true;
+  }
+#endif
+  nerf_block(q);
+  return false;
 }
 
 void nerf_block_grad(NerfArgs q, float* dg) {
@@ -1002,7 +1130,9 @@ bool get_bool(napi_env env, napi_value v, bool* out) {
   return napi_get_value_bool(env, b, out) == napi_ok;
 }
 
-napi_value sgemm_impl(napi_env env, napi_callback_info info, bool builtin) {
+enum class GemmPath { blas, builtin, bf16 };
+
+napi_value sgemm_impl(napi_env env, napi_callback_info info, GemmPath path) {
   size_t argc = 12;
   napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
@@ -1040,16 +1170,50 @@ napi_value sgemm_impl(napi_env env, napi_callback_info info, bool builtin) {
       napi_throw_range_error(env, nullptr, msg.c_str());
       return nullptr;
     }
-    Gemm p{A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate};
-    run_gemm(p, builtin);
+    if (path == GemmPath::bf16) {
+      const bf16gemm::Status& st = bf16gemm::load();
+      if (!st.ok) {
+        napi_throw_error(env, nullptr, ("nativeblas.sgemmBf16: bf16 unavailable: " + st.reason).c_str());
+        return nullptr;
+      }
+      int status = 0;
+      bf16gemm::gemm(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, std::max(1, g.threads), &status);
+      if (status != 0) {
+        napi_throw_error(env, nullptr, ("nativeblas.sgemmBf16: dnnl_gemm_bf16bf16f32 failed (dnnl_status_t " + std::to_string(status) + ")").c_str());
+        return nullptr;
+      }
+    } else {
+      Gemm p{A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate};
+      run_gemm(p, path == GemmPath::builtin);
+    }
   }
   napi_value undef;
   CHECK(napi_get_undefined(env, &undef));
   return undef;
 }
 
-napi_value Sgemm(napi_env env, napi_callback_info info) { return sgemm_impl(env, info, false); }
-napi_value SgemmBuiltin(napi_env env, napi_callback_info info) { return sgemm_impl(env, info, true); }
+napi_value Sgemm(napi_env env, napi_callback_info info) { return sgemm_impl(env, info, GemmPath::blas); }
+napi_value SgemmBuiltin(napi_env env, napi_callback_info info) { return sgemm_impl(env, info, GemmPath::builtin); }
+napi_value SgemmBf16(napi_env env, napi_callback_info info) { return sgemm_impl(env, info, GemmPath::bf16); }
+
+napi_value Bf16Info(napi_env env, napi_callback_info) {
+  const bf16gemm::Status& st = bf16gemm::load();
+  napi_value obj, v;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_get_boolean(env, st.ok, &v));
+  CHECK(napi_set_named_property(env, obj, "available", v));
+  CHECK(napi_create_string_utf8(env, st.reason.c_str(), NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, obj, "reason", v));
+  if (!st.lib.empty()) {
+    CHECK(napi_create_string_utf8(env, st.lib.c_str(), NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_named_property(env, obj, "lib", v));
+  }
+  if (!st.version.empty()) {
+    CHECK(napi_create_string_utf8(env, st.version.c_str(), NAPI_AUTO_LENGTH, &v));
+    CHECK(napi_set_named_property(env, obj, "version", v));
+  }
+  return obj;
+}
 
 
 bool get_num(napi_env env, napi_value v, const char* fn, const char* name, double* out) {
@@ -1345,6 +1509,23 @@ napi_value NerfBlock(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// nerfBlockBf16(...): NerfBlock's arguments; returns true where the GEMMs ran bf16, false where
+// it ran the fp32 block (no AVX512_BF16, or hx / hr not multiples of 16).
+napi_value NerfBlockBf16(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"z", "g", "gen", "out", "N", "P", "hx", "hr", "norm1", "norm2", "rmsEps", "l2Eps"};
+  KArgs a;
+  NerfArgs q{};
+  if (!parse_args(env, info, "nerfBlockBf16", names, 4, 8, a) || !nerf_dims(env, "nerfBlockBf16", a, &q)) return nullptr;
+  const int64_t zn = q.N * q.P * q.hx;
+  if (!check_lengths(env, "nerfBlockBf16", names, a, {zn, q.hx, q.N * 2 * q.hx * q.hr, zn})) return nullptr;
+  q.z = a.v[0], q.g = a.v[1], q.gen = a.v[2], q.out = a.v[3];
+  bool ran = false;
+  if (zn > 0) ran = nerf_block_bf16(q);
+  napi_value r;
+  CHECK(napi_get_boolean(env, ran, &r));
+  return r;
+}
+
 napi_value NerfBlockGrad(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"z", "g", "gen", "dy", "dz", "dg", "dgen", "N", "P", "hx", "hr", "norm1", "norm2", "rmsEps", "l2Eps"};
   KArgs a;
@@ -1431,6 +1612,8 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sgemmBuiltin", nullptr, SgemmBuiltin, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sgemmBf16", nullptr, SgemmBf16, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"bf16Info", nullptr, Bf16Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamwStep", nullptr, AdamWStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -1447,6 +1630,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"im2col3x3", nullptr, Im2col3x3, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"nerfBlock", nullptr, NerfBlock, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"nerfBlockGrad", nullptr, NerfBlockGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"nerfBlockBf16", nullptr, NerfBlockBf16, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setSimd", nullptr, SetSimd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

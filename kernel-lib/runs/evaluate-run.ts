@@ -25,6 +25,7 @@ import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
 import { datasetFromConfig, type DataConfig } from '../../data-loaders/from-config';
 import { ConfigError } from '../util/errors';
 import { readRunConfig } from './run-dir';
+import type { MatmulPrecision } from '../backend/precision';
 
 /** How a run is evaluated: sample count, sampler recipe, feature network. */
 export interface EvalConfig {
@@ -102,6 +103,8 @@ export interface EvaluateRunOptions {
   quiet?: boolean;
   /** Reuses the real sets' features across calls (sampler sweeps). */
   realFeatureCache?: Map<string, FeatureMatrix>;
+  /** The model forward's matMul precision (default PIXNERD_PRECISION, else fp32); the feature network stays fp32. */
+  precision?: MatmulPrecision;
 }
 
 /** Evaluates a run directory's model as the eval recipe says. Reads the run without its lock. */
@@ -128,7 +131,7 @@ export async function evaluateRun(runDir: string, o: EvaluateRunOptions): Promis
   const t0 = performance.now();
   try {
     const r = await evaluate({
-      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, shift: ev.shift, seed } },
+      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, shift: ev.shift, seed, precision: o.precision } },
       real,
       realBaseline,
       extractor,

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { modelVelocity, sample, type SamplerKind } from '../sampling/sample';
 import type { ModelConfig } from '../config/model-config';
 import type { LoadedRun } from './load-run';
+import { resolvePrecision, type MatmulPrecision } from '../backend/precision';
 
 /**
  * Checks that `size` is a resolution the model can decode: its training size, or (neural-field
@@ -49,6 +50,8 @@ export interface SampleGridOptions {
   size?: number;
   /** Called after every sampling step. */
   onStep?: (i: number, steps: number) => void;
+  /** The forward's matMul precision (default PIXNERD_PRECISION, else fp32; see kernel-lib/backend/precision.ts). */
+  precision?: MatmulPrecision;
 }
 
 /** Samples perClass images for each class: [classes * perClass, H, W, C] in [-1, 1] (caller disposes). */
@@ -63,7 +66,7 @@ export function sampleClasses(run: LoadedRun, o: SampleGridOptions): tf.Tensor4D
   checkDecodeSize(model, size);
   const noise = tf.randomNormal([n, size, size, model.inChannels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
   const y = tf.tensor1d(o.classes.flatMap((c) => Array(o.perClass).fill(c)), 'int32');
-  const velocity = modelVelocity(run.params, model, run.prediction, size === model.imageSize ? undefined : model.imageSize);
+  const velocity = modelVelocity(run.params, model, run.prediction, size === model.imageSize ? undefined : model.imageSize, resolvePrecision(o.precision));
   try {
     return sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, nullLabel: model.numClasses, onStep: o.onStep }).x;
   } finally {

@@ -17,6 +17,7 @@ import type { Params } from '../model/ops';
 import { adamsCoefficients } from './adams';
 import { guidedVelocity, type VelocityModel } from './guidance';
 import { timeGrid } from './time-grid';
+import { resolvePrecision, withMatmulPrecision, type MatmulPrecision } from '../backend/precision';
 
 export type SamplerKind = 'euler' | 'heun' | 'adams';
 export const SAMPLER_KINDS: readonly SamplerKind[] = ['euler', 'heun', 'adams'];
@@ -111,12 +112,16 @@ export function sample(model: VelocityModel, noise: tf.Tensor4D, y: tf.Tensor1D,
 
 /**
  * The model as a VelocityModel: a PixNerd forward, turned into a velocity for x-prediction
- * models, optionally decoding at another resolution (trunkSize, nerf head only).
+ * models, optionally decoding at another resolution (trunkSize, nerf head only), its matMuls in
+ * `precision` (default PIXNERD_PRECISION, else fp32; bf16 where supported, see
+ * ../backend/precision.ts).
  */
-export function modelVelocity(params: Params, cfg: ModelConfig, prediction: PredictionTarget = 'v', trunkSize?: number): VelocityModel {
+export function modelVelocity(params: Params, cfg: ModelConfig, prediction: PredictionTarget = 'v', trunkSize?: number, precision: MatmulPrecision = resolvePrecision()): VelocityModel {
   return (x, t, y) =>
-    tf.tidy(() => {
-      const out = pixnerdForward(params, cfg, x, t, y, { trunkSize }).v;
-      return toVelocity(out, x, t, prediction);
-    });
+    withMatmulPrecision(precision, () =>
+      tf.tidy(() => {
+        const out = pixnerdForward(params, cfg, x, t, y, { trunkSize }).v;
+        return toVelocity(out, x, t, prediction);
+      }),
+    );
 }

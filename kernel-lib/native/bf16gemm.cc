@@ -1,0 +1,336 @@
+// bf16gemm: the nativeblas add-on's bfloat16 GEMM (see bf16gemm.h), for inference only.
+//
+// Why oneDNN: OpenBLAS's sbgemm wants bf16 inputs too, and oneDNN's dnnl_gemm_bf16bf16f32 (an
+// exported C symbol, row-major like dnnl_sgemm, not in the public header) runs AVX512_BF16
+// kernels (vdpbf16ps: two bf16 products per fp32 lane, fp32 sums) at ~4x the fp32 OpenBLAS rate
+// measured here ([1024]^3: ~415 GFLOP/s on one Zen 5 core vs ~100 for two cores of OpenBLAS).
+//
+// oneDNN is dlopen()ed on the first load() call, never at build time: $NATIVEBLAS_DNNL_LIB (a
+// path, or "none" to disable it), then libdnnl.so.2, libdnnl.so.3, libdnnl.so. The CPU must have
+// AVX512_BF16 (cpuid, with OS support of the AVX-512 state); NATIVEBLAS_SIMD=avx2|sse hides it.
+//
+// Threads: oneDNN (Debian's build) threads with OpenMP, whose teams spin and, on a shared machine,
+// stall at barriers when a member is descheduled (1024^3 products measured at 17-770 GFLOP/s,
+// run to run). So every calling thread sets its OpenMP team to 1, and this file splits a product
+// into chunks (row or column blocks, or whole matrices of a batch) that the calling thread and
+// helper threads claim from a counter: the caller waits only for chunks a helper has claimed,
+// never for a helper the scheduler has not run yet (a fixed split, joined, ran a [512, 1024] x
+// [1024, 384] product at 190 GFLOP/s on 2 busy cores where one thread alone ran 360).
+//
+// The hand-written part is the fp32 -> bf16 conversion (vcvtne2ps2bf16, round to nearest even,
+// NaN kept NaN): oneDNN's gemm takes bf16 only, and a plain C loop converts at a third of the
+// speed. Inputs are converted on every call (~2 ms for the 6.3 M-element field-generator weight,
+// against ~16 ms of its GEMM): a cache keyed by heap address would be wrong after an in-place
+// write or a freed-and-reused buffer, which this layer cannot see.
+#include "bf16gemm.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#ifdef BF16GEMM_X86
+#include <immintrin.h>
+#endif
+
+namespace bf16gemm {
+namespace {
+
+// dnnl_gemm_bf16bf16f32(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): row-major,
+// 'N' / 'T', dnnl_dim_t = int64_t, bf16 as uint16_t; returns a dnnl_status_t (0: success).
+typedef int (*gemm_fn)(char, char, int64_t, int64_t, int64_t, float, const uint16_t*, int64_t, const uint16_t*, int64_t,
+                       float, float*, int64_t);
+struct DnnlVersion {
+  int major, minor, patch;
+  const char* hash;
+  unsigned cpu_runtime, gpu_runtime;
+};
+typedef const DnnlVersion* (*version_fn)();
+typedef void (*omp_set_fn)(int);
+
+struct Lib {
+  void* handle = nullptr;
+  gemm_fn gemm = nullptr;
+  omp_set_fn omp_set_num_threads = nullptr;
+  Status status;
+};
+Lib g;
+
+// Below this many FLOPs in all: one thread. nativeblas.cc's fp32 cut-off (32 MFLOP, ~0.3 ms) at
+// the bf16 rate (~4x): a [512, 384] x [384, 384] product (151 MFLOP) ran at 126 GFLOP/s split
+// over the 2 cores of a busy machine, 377 on one.
+constexpr double kSmallWork = 128e6;
+// Per-matrix FLOPs under which a batch is split across threads by matrix (fp32: 64 MFLOP).
+constexpr double kSmallMatrix = 256e6;
+// Conversions shorter than this run on one thread (~0.1 ms).
+constexpr int64_t kCvtParallel = int64_t(1) << 19;
+
+// What is missing on this CPU for the bf16 kernels ("" when nothing).
+std::string cpu_missing() {
+#ifdef BF16GEMM_X86
+  __builtin_cpu_init();
+  if (const char* s = std::getenv("NATIVEBLAS_SIMD")) {
+    if (std::strcmp(s, "avx2") == 0 || std::strcmp(s, "sse") == 0)
+      return std::string("the CPU feature AVX512_BF16 (hidden by NATIVEBLAS_SIMD=") + s + ")";
+  }
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl");
+  if (!avx512 || !__builtin_cpu_supports("avx512bf16")) return "the CPU feature AVX512_BF16 (this CPU has none)";
+  return "";
+#else
+  return "the CPU feature AVX512_BF16 (this build cannot use it: x86-64 with GCC >= 10 only)";
+#endif
+}
+
+// Sets the calling thread's OpenMP team to 1 thread, once per thread.
+void one_omp_thread() {
+  thread_local bool done = false;
+  if (done) return;
+  if (g.omp_set_num_threads) g.omp_set_num_threads(1);
+  done = true;
+}
+
+// Chunks [0, n) of one call, claimed in order by the calling thread and its helpers. Helpers are
+// detached and hold the queue by shared_ptr: one that starts after the caller returned finds no
+// chunk left and touches nothing else (the work function is only called for a claimed chunk, and
+// the caller waits for every claimed chunk).
+struct Queue {
+  std::function<int(int64_t)> work;  // returns 0 or a dnnl status
+  int64_t n = 0;
+  std::atomic<int64_t> next{0};
+  std::mutex m;
+  std::condition_variable cv;
+  int64_t done = 0;  // under m
+  int status = 0;    // under m: the first failure
+};
+
+void drain(Queue& q) {
+  one_omp_thread();
+  for (;;) {
+    const int64_t c = q.next.fetch_add(1);
+    if (c >= q.n) return;
+    const int s = q.work(c);
+    std::lock_guard<std::mutex> lock(q.m);
+    if (s != 0 && q.status == 0) q.status = s;
+    if (++q.done == q.n) q.cv.notify_all();
+  }
+}
+
+// work(c) for every c < n on up to `threads` threads (the caller one of them); the first failure.
+int run_chunks(int64_t n, int threads, std::function<int(int64_t)> work) {
+  if (n <= 0) return 0;
+  auto q = std::make_shared<Queue>();
+  q->work = std::move(work);
+  q->n = n;
+  const int helpers = static_cast<int>(std::min<int64_t>(threads, n)) - 1;
+  for (int t = 0; t < helpers; t++) std::thread([q] { drain(*q); }).detach();
+  drain(*q);
+  std::unique_lock<std::mutex> lock(q->m);
+  q->cv.wait(lock, [&q] { return q->done == q->n; });
+  return q->status;
+}
+
+uint16_t bf16_scalar(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN stays (quiet) NaN
+  u += 0x7fffu + ((u >> 16) & 1u);                                                        // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+
+#ifdef BF16GEMM_X86
+// y[i] = bf16(x[i]) for i < n, 32 at a time, the tail masked.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void cvt_avx512(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+    _mm512_storeu_si512(reinterpret_cast<void*>(y + i), reinterpret_cast<__m512i>(v));
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1u);
+    const __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+    _mm256_mask_storeu_epi16(reinterpret_cast<void*>(y + i), m, reinterpret_cast<__m256i>(v));
+  }
+}
+#endif
+
+void cvt(const float* x, uint16_t* y, int64_t n) {
+#ifdef BF16GEMM_X86
+  cvt_avx512(x, y, n);  // load() checked the CPU
+#else
+  for (int64_t i = 0; i < n; i++) y[i] = bf16_scalar(x[i]);
+#endif
+}
+
+// dst[b*len + i] = bf16(src[b*stride + i]) for b < blocks, i < len; contiguous sources split
+// across threads when long.
+void to_bf16(const float* src, int64_t blocks, int64_t len, int64_t stride, uint16_t* dst, int threads) {
+  if (blocks == 1 || stride == len) {
+    const int64_t n = blocks * len;
+    const int64_t chunks = std::max<int64_t>(1, n / kCvtParallel);
+    if (chunks == 1 || threads == 1) return cvt(src, dst, n);
+    run_chunks(chunks, threads, [=](int64_t c) {
+      const int64_t i0 = (n * c / chunks) & ~int64_t(31), i1 = c + 1 == chunks ? n : (n * (c + 1) / chunks) & ~int64_t(31);
+      cvt(src + i0, dst + i0, i1 - i0);
+      return 0;
+    });
+    return;
+  }
+  for (int64_t b = 0; b < blocks; b++) cvt(src + b * stride, dst + b * len, len);
+}
+
+struct Job {
+  const uint16_t* A;  // op(A) blocks of M*K, A + b*sA
+  const uint16_t* B;
+  float* C;
+  int64_t M, N, K, sA, sB;
+  bool tA, tB;
+  float beta;
+  int64_t lda, ldb, ldc;
+};
+
+// Rows [r0, r1) and columns [c0, c1) of C[b]; returns the dnnl status.
+int block(const Job& j, int64_t b, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  if (r1 <= r0 || c1 <= c0) return 0;
+  const uint16_t* a = j.A + b * j.sA + (j.tA ? r0 : r0 * j.K);
+  const uint16_t* bb = j.B + b * j.sB + (j.tB ? c0 * j.K : c0);
+  float* c = j.C + b * j.M * j.N + r0 * j.N + c0;
+  return g.gemm(j.tA ? 'T' : 'N', j.tB ? 'T' : 'N', r1 - r0, c1 - c0, j.K, 1.0f, a, j.lda, bb, j.ldb, j.beta, c, j.ldc);
+}
+
+int run(const Job& j, int64_t batch, int threads) {
+  const double per = 2.0 * static_cast<double>(j.M) * static_cast<double>(j.N) * static_cast<double>(j.K);
+  const double total = per * static_cast<double>(batch);
+  const int T = std::max(1, threads);
+  if (total < kSmallWork || T == 1) {
+    one_omp_thread();
+    for (int64_t b = 0; b < batch; b++)
+      if (const int s = block(j, b, 0, j.M, 0, j.N)) return s;
+    return 0;
+  }
+  if (batch >= 2 && per < kSmallMatrix) {
+    // many small matrices: whole matrices (groups of them, 4 chunks a thread) as chunks
+    const int64_t chunks = std::min<int64_t>(batch, 4 * T);
+    return run_chunks(chunks, T, [&j, batch, chunks](int64_t c) {
+      for (int64_t b = batch * c / chunks; b < batch * (c + 1) / chunks; b++)
+        if (const int s = block(j, b, 0, j.M, 0, j.N)) return s;
+      return 0;
+    });
+  }
+  // big matrices: each in 2 chunks a thread along the longer side of C (rows in 16s, columns in
+  // 64s); every chunk packs its own share of the other operand, so no finer
+  const bool rows = j.M >= j.N;
+  const int64_t side = rows ? j.M : j.N, align = rows ? 16 : 64;
+  const int64_t per_matrix = std::max<int64_t>(1, std::min<int64_t>(2 * T, side / align));
+  return run_chunks(batch * per_matrix, T, [&j, rows, side, align, per_matrix](int64_t c) {
+    const int64_t b = c / per_matrix, k = c % per_matrix;
+    const int64_t lo = k == 0 ? 0 : (side * k / per_matrix) / align * align;
+    const int64_t hi = k + 1 == per_matrix ? side : (side * (k + 1) / per_matrix) / align * align;
+    return rows ? block(j, b, lo, hi, 0, j.N) : block(j, b, 0, j.M, lo, hi);
+  });
+}
+
+// 2x2 product of exact values: the symbol is the gemm it claims to be, row-major.
+bool self_test() {
+  const uint16_t a[4] = {bf16_scalar(1), bf16_scalar(2), bf16_scalar(3), bf16_scalar(4)};
+  const uint16_t b[4] = {bf16_scalar(5), bf16_scalar(6), bf16_scalar(7), bf16_scalar(8)};
+  float c[4] = {0, 0, 0, 0};
+  one_omp_thread();
+  if (g.gemm('N', 'N', 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) != 0) return false;
+  return c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50;
+}
+
+}  // namespace
+
+bool cpu_ok() {
+  static const bool ok = cpu_missing().empty();
+  return ok;
+}
+
+const Status& load() {
+  if (g.status.ok) return g.status;
+  g.status = Status{};
+  const std::string cpu = cpu_missing();
+  if (!cpu.empty()) {
+    g.status.reason = "missing " + cpu;
+    return g.status;
+  }
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("NATIVEBLAS_DNNL_LIB")) {
+    if (std::strcmp(env, "none") == 0) {
+      g.status.reason = "missing the oneDNN library (loading disabled by NATIVEBLAS_DNNL_LIB=none)";
+      return g.status;
+    }
+    if (*env) candidates.push_back(env);
+  }
+  if (candidates.empty())
+    for (const char* c : {"libdnnl.so.2", "libdnnl.so.3", "libdnnl.so"}) candidates.push_back(c);
+  std::string tried;
+  for (const std::string& name : candidates) {
+    void* h = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* e = dlerror();
+      tried += (tried.empty() ? "" : "; ") + (e ? std::string(e) : name + ": not found");
+      continue;
+    }
+    gemm_fn f = reinterpret_cast<gemm_fn>(dlsym(h, "dnnl_gemm_bf16bf16f32"));
+    if (!f) {
+      tried += (tried.empty() ? "" : "; ") + name + " has no dnnl_gemm_bf16bf16f32";
+      dlclose(h);
+      continue;
+    }
+    g.handle = h;
+    g.gemm = f;
+    g.omp_set_num_threads = reinterpret_cast<omp_set_fn>(dlsym(h, "omp_set_num_threads"));
+    if (auto v = reinterpret_cast<version_fn>(dlsym(h, "dnnl_version"))) {
+      const DnnlVersion* d = v();
+      if (d) g.status.version = std::to_string(d->major) + "." + std::to_string(d->minor) + "." + std::to_string(d->patch);
+    }
+    g.status.lib = name;
+    break;
+  }
+  if (!g.gemm) {
+    g.status.reason = "missing the oneDNN library (" + tried + "; install libdnnl2)";
+    return g.status;
+  }
+  if (!self_test()) {
+    g.status.reason = "missing a working oneDNN bf16 gemm (" + g.status.lib + "'s dnnl_gemm_bf16bf16f32 failed its 2x2 self-test)";
+    g.gemm = nullptr;
+    return g.status;
+  }
+  g.status.ok = true;
+  g.status.reason = "oneDNN " + (g.status.version.empty() ? std::string("?") : g.status.version) + " (" + g.status.lib +
+                    ") dnnl_gemm_bf16bf16f32, AVX512_BF16";
+  return g.status;
+}
+
+void gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
+          int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
+  *status = 0;
+  const int64_t MN = M * N;
+  if (batch == 0 || MN == 0) return;
+  if (K == 0) {
+    if (!accumulate) std::memset(C, 0, sizeof(float) * static_cast<size_t>(batch * MN));
+    return;
+  }
+  // Converted operands: one block per batch entry, or one for a broadcast operand (stride 0).
+  thread_local std::vector<uint16_t> a16, b16;
+  const int64_t nA = strideA == 0 ? 1 : batch, nB = strideB == 0 ? 1 : batch;
+  a16.resize(static_cast<size_t>(nA * M * K));
+  b16.resize(static_cast<size_t>(nB * K * N));
+  to_bf16(A, nA, M * K, strideA, a16.data(), threads);
+  to_bf16(B, nB, K * N, strideB, b16.data(), threads);
+  Job j{a16.data(), b16.data(), C, M, N, K, strideA == 0 ? 0 : M * K, strideB == 0 ? 0 : K * N, tA, tB,
+        accumulate ? 1.0f : 0.0f, std::max<int64_t>(1, tA ? M : K), std::max<int64_t>(1, tB ? K : N), std::max<int64_t>(1, N)};
+  *status = run(j, batch, threads);
+}
+
+}  // namespace bf16gemm

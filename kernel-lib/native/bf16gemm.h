@@ -1,0 +1,42 @@
+// bf16gemm: row-major GEMMs with bfloat16 products and float32 sums, through oneDNN loaded at run
+// time (see bf16gemm.cc). Part of the nativeblas add-on; nativeblas.cc exports it to JS.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+// The AVX512_BF16 code is compiled by GCC >= 10 on x86-64 (older GCCs and clang's bf16 vector
+// types differ); other builds report the CPU feature missing and run fp32.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10
+#define BF16GEMM_X86 1
+#endif
+
+namespace bf16gemm {
+
+struct Status {
+  bool ok = false;
+  // Why not (which is missing: the CPU feature or the library), or what runs.
+  std::string reason;
+  // The oneDNN library loaded ("" when none) and its version ("2.6.3").
+  std::string lib;
+  std::string version;
+};
+
+// Whether the CPU has AVX512_BF16 (with OS support; NATIVEBLAS_SIMD=avx2|sse hides it). The
+// add-on's own bf16 kernels need only this; gemm() needs load().ok.
+bool cpu_ok();
+
+// Checks the CPU and loads oneDNN on the first call; while that fails, later calls try again
+// (so a test can change NATIVEBLAS_DNNL_LIB). Called from the JS thread only.
+const Status& load();
+
+// C[b] = op(A[b]) op(B[b]) for b < batch (C[b] += ... with accumulate): fp32 in and out, every
+// product of bf16-rounded inputs, summed in fp32. op(A) is M x K (stored K x M when tA), op(B)
+// K x N (stored N x K when tB), C[b] M x N at b*M*N; strides in elements, 0 broadcasts. The
+// inputs are converted to bf16 (round to nearest even) on every call. `threads` >= 1 split the
+// work. Needs load().ok; the caller checked the views' lengths. *status: 0, else oneDNN's
+// dnnl_status_t of the first failing call.
+void gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
+          int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status);
+
+}  // namespace bf16gemm
