@@ -1497,30 +1497,31 @@ bool nerf_dims(napi_env env, const char* fn, const KArgs& a, NerfArgs* q) {
   return true;
 }
 
-napi_value NerfBlock(napi_env env, napi_callback_info info) {
+// The arguments of nerfBlock / nerfBlockBf16 (the same list) into *q; false after a JS exception.
+bool parse_nerf_block(napi_env env, napi_callback_info info, const char* fn, NerfArgs* q) {
   static const char* const names[] = {"z", "g", "gen", "out", "N", "P", "hx", "hr", "norm1", "norm2", "rmsEps", "l2Eps"};
   KArgs a;
+  if (!parse_args(env, info, fn, names, 4, 8, a) || !nerf_dims(env, fn, a, q)) return false;
+  const int64_t zn = q->N * q->P * q->hx;
+  if (!check_lengths(env, fn, names, a, {zn, q->hx, q->N * 2 * q->hx * q->hr, zn})) return false;
+  q->z = a.v[0], q->g = a.v[1], q->gen = a.v[2], q->out = a.v[3];
+  return true;
+}
+
+napi_value NerfBlock(napi_env env, napi_callback_info info) {
   NerfArgs q{};
-  if (!parse_args(env, info, "nerfBlock", names, 4, 8, a) || !nerf_dims(env, "nerfBlock", a, &q)) return nullptr;
-  const int64_t zn = q.N * q.P * q.hx;
-  if (!check_lengths(env, "nerfBlock", names, a, {zn, q.hx, q.N * 2 * q.hx * q.hr, zn})) return nullptr;
-  q.z = a.v[0], q.g = a.v[1], q.gen = a.v[2], q.out = a.v[3];
-  if (zn > 0) nerf_block(q);
+  if (!parse_nerf_block(env, info, "nerfBlock", &q)) return nullptr;
+  if (q.N * q.P * q.hx > 0) nerf_block(q);
   return undefined_value(env);
 }
 
 // nerfBlockBf16(...): NerfBlock's arguments; returns true where the GEMMs ran bf16, false where
 // it ran the fp32 block (no AVX512_BF16, or hx / hr not multiples of 16).
 napi_value NerfBlockBf16(napi_env env, napi_callback_info info) {
-  static const char* const names[] = {"z", "g", "gen", "out", "N", "P", "hx", "hr", "norm1", "norm2", "rmsEps", "l2Eps"};
-  KArgs a;
   NerfArgs q{};
-  if (!parse_args(env, info, "nerfBlockBf16", names, 4, 8, a) || !nerf_dims(env, "nerfBlockBf16", a, &q)) return nullptr;
-  const int64_t zn = q.N * q.P * q.hx;
-  if (!check_lengths(env, "nerfBlockBf16", names, a, {zn, q.hx, q.N * 2 * q.hx * q.hr, zn})) return nullptr;
-  q.z = a.v[0], q.g = a.v[1], q.gen = a.v[2], q.out = a.v[3];
+  if (!parse_nerf_block(env, info, "nerfBlockBf16", &q)) return nullptr;
   bool ran = false;
-  if (zn > 0) ran = nerf_block_bf16(q);
+  if (q.N * q.P * q.hx > 0) ran = nerf_block_bf16(q);
   napi_value r;
   CHECK(napi_get_boolean(env, ran, &r));
   return r;
