@@ -49,7 +49,7 @@ import { modelVelocity } from '../kernel-lib/sampling/sample';
 import { writeFileAtomic } from '../kernel-lib/util/atomic-write';
 import { microBenchmarks } from './micro';
 import { readFileSync } from 'node:fs';
-import { loadNativeBlas, nativeBf16Support } from '../kernel-lib/backend/native-matmul';
+import { describeFp32Gemm, loadNativeBlas, nativeBf16Support } from '../kernel-lib/backend/native-matmul';
 import { withMatmulPrecision, type MatmulPrecision } from '../kernel-lib/backend/precision';
 import { experimentFromJson } from '../kernel-lib/runs/experiment';
 import { trainableList } from '../kernel-lib/training/train-step';
@@ -175,12 +175,11 @@ function sgemmPeak(reps: number): Record<string, unknown> {
   const gflops = (t: number) => (2 * n ** 3) / 1e9 / (t / 1000);
   const addon = loadNativeBlas();
   const info = typeof addon === 'string' || !nativeMatmulActive() ? null : addon.info();
-  const core = info ? / ([A-Za-z0-9]+) MAX_THREADS/.exec(info.config)?.[1] : undefined;
   return {
     shape: `[${n}, ${n}] x [${n}, ${n}]`,
     gflops: gflops(Math.min(...ms)),
     medianGflops: gflops(stats(ms).median),
-    blas: info ? `${info.lib}${core ? ` ${core}` : ''}, ${info.threads} threads` : 'stock wasm',
+    blas: info ? `${describeFp32Gemm(info)}, ${info.threads} threads` : 'stock wasm',
     openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null,
     ...(bfMs.length ? { bf16Gflops: gflops(Math.min(...bfMs)), bf16MedianGflops: gflops(stats(bfMs).median), bf16: bf16.available ? bf16.how : null } : { bf16Gflops: null, bf16: bf16.available ? null : bf16.missing }),
   };
@@ -453,7 +452,7 @@ async function main() {
   const peak: Row | null = peaks.length
     ? { ...peaks.reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a)), rounds: peaks.length, allGflops: peaks.map((r) => r.gflops), bf16Gflops: bf16Peaks.length ? Math.max(...bf16Peaks) : null, allBf16Gflops: bf16Peaks }
     : null;
-  if (peak?.openblasCoretype) console.log(`note: OPENBLAS_CORETYPE=${peak.openblasCoretype} forces OpenBLAS's ${peak.openblasCoretype} kernels (unset it for the CPU's own; the bench leaves the environment as it is)`);
+  if (peak?.openblasCoretype) console.log(`note: OPENBLAS_CORETYPE=${peak.openblasCoretype} forces OpenBLAS's ${peak.openblasCoretype} kernels (unset it for the CPU's own; the bench leaves the environment as it is)${/oneDNN/.test(String(peak.blas)) ? '; it does not apply here: fp32 products run oneDNN, which picks its kernels from the CPU' : ''}`);
   const rows: Row[] = [];
   for (const { name, kernels, head } of cases) {
     const got = parts.get(`${name}:${head}:${kernels}`)!;

@@ -2,10 +2,11 @@ import { backend, maxAbs, maxAbsDiff } from '../../test/setup';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
 import { PRESETS } from '../config/presets';
 import { disposeParams, initParams } from '../model/params';
 import { pixnerdForward } from '../model/pixnerd';
-import { disableNativeMatmul, enableNativeMatmul, loadNativeBlas, nativeMatmulActive, type NativeMatmulOptions } from './native-matmul';
+import { ADDON_PATH, disableNativeMatmul, enableNativeMatmul, loadNativeBlas, nativeMatmulActive, type NativeMatmulOptions } from './native-matmul';
 
 // Native comparisons need the add-on and the wasm backend; without them they are skipped (with the
 // reason printed) and only the fallback is checked.
@@ -289,6 +290,45 @@ ntest('threads: 1 thread and the built-in loop give the same results', () => {
     enableNativeMatmul();
   }
   assert.not.match(enableNativeMatmul().reason, /built-in loop forced/);
+});
+
+/**
+ * The add-on in a child process with `env`: its info() and C = A B (and A^T B^T) on fixed inputs
+ * through sgemm and through the built-in loop.
+ */
+function childGemm(env: Record<string, string>): { info: { fp32?: string; fp32Note?: string }; err: number[] } {
+  const code = `
+    const a = require(${JSON.stringify(ADDON_PATH)});
+    const fill = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
+    const err = [];
+    for (const [M, N, K, tA, tB, batch] of [[96, 200, 64, false, false, 1], [33, 17, 300, true, true, 3], [512, 640, 128, false, true, 1]]) {
+      const A = fill(M * K * batch, 1), B = fill(K * N * batch, 2), C = new Float32Array(M * N * batch), D = new Float32Array(M * N * batch);
+      a.sgemm(A, B, C, M, N, K, tA, tB, batch, M * K, K * N, false);
+      a.sgemmBuiltin(A, B, D, M, N, K, tA, tB, batch, M * K, K * N, false);
+      let e = 0, m = 0;
+      for (let i = 0; i < C.length; i++) { e = Math.max(e, Math.abs(C[i] - D[i])); m = Math.max(m, Math.abs(D[i])); }
+      err.push(e / m);
+    }
+    console.log(JSON.stringify({ info: a.info(), err }));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+ntest('fp32 GEMM: oneDNN where it loads, OpenBLAS when asked or when oneDNN is off, the same products', () => {
+  const dflt = childGemm({});
+  const openblas = childGemm({ NATIVEBLAS_FP32_GEMM: 'openblas' });
+  const noDnnl = childGemm({ NATIVEBLAS_DNNL_LIB: 'none' });
+  const builtin = childGemm({ NATIVEBLAS_LIB: 'builtin' });
+  assert.ok(openblas.info.fp32 === 'openblas' || openblas.info.fp32 === 'builtin', `asked for OpenBLAS, ran ${openblas.info.fp32}`); // builtin: no BLAS library
+  assert.match(String(openblas.info.fp32Note), /NATIVEBLAS_FP32_GEMM=openblas/);
+  assert.is.not(noDnnl.info.fp32, 'onednn');
+  assert.match(String(noDnnl.info.fp32Note), /NATIVEBLAS_DNNL_LIB=none/);
+  assert.is(builtin.info.fp32, 'builtin');
+  if (dflt.info.fp32 === 'onednn') assert.match(String(dflt.info.fp32Note), /oneDNN .*dnnl_sgemm/);
+  else assert.match(String(dflt.info.fp32Note), /missing/); // no libdnnl here: it says so
+  console.log(`  (fp32 GEMM by default: ${dflt.info.fp32}: ${dflt.info.fp32Note})`);
+  for (const r of [dflt, openblas, noDnnl, builtin]) for (const e of r.err) assert.ok(e < 1e-5, `relative error ${e}`);
 });
 
 ntest('the whole model (tiny-32/8) forward and gradients: native vs stock to 1e-4', () => {

@@ -65,6 +65,21 @@ export interface NativeBlasInfo {
   builtin: boolean;
   /** The OPENBLAS_CORETYPE the add-on chose from the CPU features, where it set one. */
   coretype?: string;
+  /**
+   * The fp32 GEMM that `sgemm` runs: oneDNN's dnnl_sgemm where the library loads (its AVX-512
+   * kernels, whatever OPENBLAS_CORETYPE says), else OpenBLAS, else the built-in loop. Absent in
+   * older builds (OpenBLAS).
+   */
+  fp32?: 'onednn' | 'openblas' | 'builtin';
+  /** What loaded for fp32 (`oneDNN 2.6.3 (libdnnl.so.2) dnnl_sgemm`), or why oneDNN did not. */
+  fp32Note?: string;
+}
+
+/** One line on the fp32 GEMM the add-on runs: `oneDNN 2.6.3 (libdnnl.so.2) dnnl_sgemm` or `libopenblas.so.0 Haswell`. */
+export function describeFp32Gemm(info: NativeBlasInfo): string {
+  if (info.fp32 === 'onednn') return info.fp32Note ?? 'oneDNN dnnl_sgemm';
+  const core = / ([A-Za-z0-9]+) MAX_THREADS/.exec(info.config)?.[1];
+  return `${info.lib}${core ? ` ${core}` : ''}`;
 }
 
 /** The add-on's bf16 GEMM: whether it can run here, and which of its needs is missing. */
@@ -369,8 +384,7 @@ function describe(st: State): string {
     const why = info.builtin ? 'no BLAS library found; install libopenblas0-pthread' : 'built-in loop forced';
     return `native add-on, built-in loop for batched/transposeA matMuls, ${threads} (${why}); stock XNNPACK for 2-D`;
   }
-  const core = / ([A-Za-z0-9]+) MAX_THREADS/.exec(info.config)?.[1];
-  return `native BLAS (${info.lib}${core ? ` ${core}` : ''}, ${threads})`;
+  return `native BLAS (${describeFp32Gemm(info)}, ${threads})`;
 }
 
 /**
@@ -387,7 +401,8 @@ export function enableNativeMatmul(opts: NativeMatmulOptions = {}): NativeMatmul
   const addon = loadNativeBlas();
   if (typeof addon === 'string') return { active: false, reason: addon };
   const info = addon.info();
-  const builtin = Boolean(opts.builtin) || info.builtin;
+  // No BLAS library but oneDNN: its sgemm runs every product (the built-in mode is for neither).
+  const builtin = Boolean(opts.builtin) || (info.builtin && info.fp32 !== 'onednn');
   addon.setThreads(threads);
   if (state && state.builtin === builtin) {
     state.threads = threads;

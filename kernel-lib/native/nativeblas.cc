@@ -11,13 +11,15 @@
 //       Bounds are checked against the views' lengths (a detached view has length 0 and
 //       throws a RangeError instead of corrupting memory).
 //   sgemmBuiltin(...)   the same, always with the built-in loop (for tests and comparisons)
-//   sgemmBf16(...)      the same with bf16 products and fp32 sums (oneDNN, see bf16gemm.cc); throws
+//   sgemmBf16(...)      the same with bf16 products and fp32 sums (oneDNN, see dnnl-gemm.cc); throws
 //                       an Error where bf16Info().available is false
 //   bf16Info()          { available, reason, lib?, version? }: loads oneDNN on the first call (and
 //                       again while it is missing); reason says which of the CPU feature
 //                       AVX512_BF16 or the library is missing, or what runs
 //   setThreads(n)       threads used from the next call on (n >= 1)
-//   info()              { lib, config, threads, builtin, coretype? }
+//   info()              { lib, config, threads, builtin, coretype?, fp32, fp32Note }: fp32 is the GEMM
+//                       that sgemm() runs: "onednn" (dnnl_sgemm, see dnnl-gemm.cc; the default where
+//                       oneDNN loads), "openblas" or "builtin"; fp32Note what loaded or why not
 //   adamwStep(p, pOut, m, v, g, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
 //       one AdamW update on equal-length views: m and v in place, the new parameter into pOut
 //       (a fresh buffer: tfjs-wasm's XNNPACK matMul caches packed weights by buffer, so a
@@ -46,11 +48,13 @@
 // loop), then libopenblas.so.0, libopenblas.so, libblas.so.3; if none exports cblas_sgemm the
 // built-in i-k-j loop is used. No BLAS headers are needed at build time. OpenBLAS's core type is
 // chosen from the CPU features unless OPENBLAS_CORETYPE is set (see force_coretype).
+// sgemm() runs oneDNN's dnnl_sgemm instead wherever oneDNN loads (first call; dnnl-gemm.cc says
+// why: 2x OpenBLAS under OPENBLAS_CORETYPE=Haswell); NATIVEBLAS_FP32_GEMM=openblas keeps OpenBLAS.
 // NATIVEBLAS_THREADS=n sets the initial thread count (default: hardware concurrency).
 #include <node_api.h>
 #include <dlfcn.h>
 
-#include "bf16gemm.h"
+#include "dnnl-gemm.h"
 #ifdef BF16GEMM_X86
 #include <immintrin.h>
 #endif
@@ -87,6 +91,8 @@ struct Blas {
   int threads = 1;       // what callers asked for
   int blas_threads = -1; // what OpenBLAS is set to now (-1: unknown)
   std::string coretype;  // OPENBLAS_CORETYPE we set for the load ("" if none)
+  bool forced_builtin = false;  // NATIVEBLAS_LIB=builtin: no BLAS, and no oneDNN either
+  int dnnl_fp32 = -1;           // sgemm through oneDNN (dnnl-gemm.h): -1 undecided, 0 no, 1 yes
 };
 
 Blas g;
@@ -127,6 +133,7 @@ void load_blas() {
   if (const char* env = std::getenv("NATIVEBLAS_LIB")) {
     if (std::strcmp(env, "builtin") == 0) {
       g.config = "built-in i-k-j loop (NATIVEBLAS_LIB=builtin)";
+      g.forced_builtin = true;
       return;
     }
     if (*env) candidates.push_back(env);
@@ -204,6 +211,13 @@ void builtin_matrix(const float* A, const float* B, float* C, int64_t M, int64_t
 }
 
 // ---- dispatch --------------------------------------------------------------------------------
+
+// Whether sgemm runs through oneDNN's dnnl_sgemm (decided on the first call, from the JS thread):
+// where it loads, unless NATIVEBLAS_LIB=builtin or NATIVEBLAS_FP32_GEMM=openblas.
+bool use_dnnl_fp32() {
+  if (g.dnnl_fp32 < 0) g.dnnl_fp32 = !g.forced_builtin && dnnl_gemm::load_fp32().ok ? 1 : 0;
+  return g.dnnl_fp32 == 1;
+}
 
 struct Gemm {
   const float* A;
@@ -1022,7 +1036,7 @@ void nerf_block(const NerfArgs& q) {
 // else the fp32 one. Returns whether it ran bf16.
 bool nerf_block_bf16(const NerfArgs& q) {
 #ifdef BF16GEMM_X86
-  if (bf16gemm::cpu_ok() && q.hx % 16 == 0 && q.hr % 16 == 0) {
+  if (dnnl_gemm::cpu_ok() && q.hx % 16 == 0 && q.hr % 16 == 0) {
     const int64_t ss = nerf_scratch_size(q);
     parallel_units(q.N, q.P * q.hx * q.hr / 8, [&](int64_t n0, int64_t n1, int) {
       std::vector<float> scratch(static_cast<size_t>(ss));
@@ -1171,15 +1185,22 @@ napi_value sgemm_impl(napi_env env, napi_callback_info info, GemmPath path) {
       return nullptr;
     }
     if (path == GemmPath::bf16) {
-      const bf16gemm::Status& st = bf16gemm::load();
+      const dnnl_gemm::Status& st = dnnl_gemm::load_bf16();
       if (!st.ok) {
         napi_throw_error(env, nullptr, ("nativeblas.sgemmBf16: bf16 unavailable: " + st.reason).c_str());
         return nullptr;
       }
       int status = 0;
-      bf16gemm::gemm(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, std::max(1, g.threads), &status);
+      dnnl_gemm::gemm_bf16(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, std::max(1, g.threads), &status);
       if (status != 0) {
         napi_throw_error(env, nullptr, ("nativeblas.sgemmBf16: dnnl_gemm_bf16bf16f32 failed (dnnl_status_t " + std::to_string(status) + ")").c_str());
+        return nullptr;
+      }
+    } else if (path == GemmPath::blas && use_dnnl_fp32()) {
+      int status = 0;
+      dnnl_gemm::gemm_fp32(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, std::max(1, g.threads), &status);
+      if (status != 0) {
+        napi_throw_error(env, nullptr, ("nativeblas.sgemm: dnnl_sgemm failed (dnnl_status_t " + std::to_string(status) + ")").c_str());
         return nullptr;
       }
     } else {
@@ -1197,7 +1218,7 @@ napi_value SgemmBuiltin(napi_env env, napi_callback_info info) { return sgemm_im
 napi_value SgemmBf16(napi_env env, napi_callback_info info) { return sgemm_impl(env, info, GemmPath::bf16); }
 
 napi_value Bf16Info(napi_env env, napi_callback_info) {
-  const bf16gemm::Status& st = bf16gemm::load();
+  const dnnl_gemm::Status& st = dnnl_gemm::load_bf16();
   napi_value obj, v;
   CHECK(napi_create_object(env, &obj));
   CHECK(napi_get_boolean(env, st.ok, &v));
@@ -1601,6 +1622,14 @@ napi_value Info(napi_env env, napi_callback_info) {
     CHECK(napi_create_string_utf8(env, g.coretype.c_str(), NAPI_AUTO_LENGTH, &coretype));
     CHECK(napi_set_named_property(env, obj, "coretype", coretype));
   }
+  // fp32: which GEMM sgemm() runs, and (oneDNN) what loaded or (else) why not
+  const bool dnnl = use_dnnl_fp32();
+  napi_value fp32, fp32Note;
+  CHECK(napi_create_string_utf8(env, dnnl ? "onednn" : g.sgemm ? "openblas" : "builtin", NAPI_AUTO_LENGTH, &fp32));
+  const std::string note = g.forced_builtin ? std::string("NATIVEBLAS_LIB=builtin") : dnnl_gemm::load_fp32().reason;
+  CHECK(napi_create_string_utf8(env, note.c_str(), NAPI_AUTO_LENGTH, &fp32Note));
+  CHECK(napi_set_named_property(env, obj, "fp32", fp32));
+  CHECK(napi_set_named_property(env, obj, "fp32Note", fp32Note));
   return obj;
 }
 

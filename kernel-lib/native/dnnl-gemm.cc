@@ -1,13 +1,21 @@
-// bf16gemm: the nativeblas add-on's bfloat16 GEMM (see bf16gemm.h), for inference only.
+// dnnl-gemm: the nativeblas add-on's GEMMs through oneDNN (see dnnl-gemm.h): fp32 for training
+// and sampling, bf16 for inference only.
 //
-// Why oneDNN: OpenBLAS's sbgemm wants bf16 inputs too, and oneDNN's dnnl_gemm_bf16bf16f32 (an
-// exported C symbol, row-major like dnnl_sgemm, not in the public header) runs AVX512_BF16
+// Why oneDNN for fp32: Debian's OpenBLAS runs the kernels of its core type, and these machines set
+// OPENBLAS_CORETYPE=Haswell (AVX2), which the project does not override. oneDNN's dnnl_sgemm picks
+// its JIT kernels from the CPU itself (AVX-512 here) and measured 2x OpenBLAS-Haswell on one Zen 5
+// core on every shape of a tiny-32/8 training step (190-205 vs 87-100 GFLOP/s for 512x128x128 to
+// 1024^3), with a call overhead of ~0.3 us on 16x32x16 (the same as OpenBLAS). OpenBLAS stays the
+// fallback where oneDNN is not installed (NATIVEBLAS_FP32_GEMM=openblas forces it).
+//
+// Why oneDNN for bf16: OpenBLAS's sbgemm wants bf16 inputs too, and oneDNN's dnnl_gemm_bf16bf16f32
+// (an exported C symbol, row-major like dnnl_sgemm, not in the public header) runs AVX512_BF16
 // kernels (vdpbf16ps: two bf16 products per fp32 lane, fp32 sums) at ~4x the fp32 OpenBLAS rate
 // measured here ([1024]^3: ~415 GFLOP/s on one Zen 5 core vs ~100 for two cores of OpenBLAS).
 //
-// oneDNN is dlopen()ed on the first load() call, never at build time: $NATIVEBLAS_DNNL_LIB (a
-// path, or "none" to disable it), then libdnnl.so.2, libdnnl.so.3, libdnnl.so. The CPU must have
-// AVX512_BF16 (cpuid, with OS support of the AVX-512 state); NATIVEBLAS_SIMD=avx2|sse hides it.
+// oneDNN is dlopen()ed on the first load_*() call, never at build time: $NATIVEBLAS_DNNL_LIB (a
+// path, or "none" to disable it), then libdnnl.so.2, libdnnl.so.3, libdnnl.so. The bf16 GEMM also
+// needs AVX512_BF16 (cpuid, with OS support of the AVX-512 state); NATIVEBLAS_SIMD=avx2|sse hides it.
 //
 // Threads: oneDNN (Debian's build) threads with OpenMP, whose teams spin and, on a shared machine,
 // stall at barriers when a member is descheduled (1024^3 products measured at 17-770 GFLOP/s,
@@ -15,14 +23,15 @@
 // into chunks (row or column blocks, or whole matrices of a batch) that the calling thread and
 // helper threads claim from a counter: the caller waits only for chunks a helper has claimed,
 // never for a helper the scheduler has not run yet (a fixed split, joined, ran a [512, 1024] x
-// [1024, 384] product at 190 GFLOP/s on 2 busy cores where one thread alone ran 360).
+// [1024, 384] product at 190 GFLOP/s on 2 busy cores where one thread alone ran 360). The chunks
+// are fixed by the shape, so the result does not depend on which thread ran which.
 //
 // The hand-written part is the fp32 -> bf16 conversion (vcvtne2ps2bf16, round to nearest even,
 // NaN kept NaN): oneDNN's gemm takes bf16 only, and a plain C loop converts at a third of the
 // speed. Inputs are converted on every call (~2 ms for the 6.3 M-element field-generator weight,
 // against ~16 ms of its GEMM): a cache keyed by heap address would be wrong after an in-place
 // write or a freed-and-reused buffer, which this layer cannot see.
-#include "bf16gemm.h"
+#include "dnnl-gemm.h"
 
 #include <dlfcn.h>
 
@@ -41,13 +50,16 @@
 #include <immintrin.h>
 #endif
 
-namespace bf16gemm {
+namespace dnnl_gemm {
 namespace {
 
 // dnnl_gemm_bf16bf16f32(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc): row-major,
 // 'N' / 'T', dnnl_dim_t = int64_t, bf16 as uint16_t; returns a dnnl_status_t (0: success).
 typedef int (*gemm_fn)(char, char, int64_t, int64_t, int64_t, float, const uint16_t*, int64_t, const uint16_t*, int64_t,
                        float, float*, int64_t);
+// dnnl_sgemm: the same arguments in fp32 (public API).
+typedef int (*sgemm_fn)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+                        float*, int64_t);
 struct DnnlVersion {
   int major, minor, patch;
   const char* hash;
@@ -58,18 +70,25 @@ typedef void (*omp_set_fn)(int);
 
 struct Lib {
   void* handle = nullptr;
-  gemm_fn gemm = nullptr;
+  std::string name, version;
   omp_set_fn omp_set_num_threads = nullptr;
-  Status status;
+  gemm_fn gemm = nullptr;    // dnnl_gemm_bf16bf16f32
+  sgemm_fn sgemm = nullptr;  // dnnl_sgemm
+  Status status;             // of the bf16 GEMM
+  Status fp32;               // of the fp32 GEMM
 };
 Lib g;
 
-// Below this many FLOPs in all: one thread. nativeblas.cc's fp32 cut-off (32 MFLOP, ~0.3 ms) at
-// the bf16 rate (~4x): a [512, 384] x [384, 384] product (151 MFLOP) ran at 126 GFLOP/s split
-// over the 2 cores of a busy machine, 377 on one.
-constexpr double kSmallWork = 128e6;
-// Per-matrix FLOPs under which a batch is split across threads by matrix (fp32: 64 MFLOP).
-constexpr double kSmallMatrix = 256e6;
+// Below `small_work` FLOPs in all: one thread; batches of matrices under `small_matrix` FLOPs each
+// are split by whole matrices. bf16: nativeblas.cc's OpenBLAS cut-offs (32 and 64 MFLOP, ~0.3 ms)
+// at the bf16 rate (~4x): a [512, 384] x [384, 384] product (151 MFLOP) ran at 126 GFLOP/s split
+// over the 2 cores of a busy machine, 377 on one. fp32: the OpenBLAS cut-offs; a helper costs
+// ~20-40 us to start, a tenth of a 32 MFLOP product, and the claim queue never waits for one.
+struct Cutoffs {
+  double small_work, small_matrix;
+};
+constexpr Cutoffs kBf16Cutoffs{128e6, 256e6};
+constexpr Cutoffs kFp32Cutoffs{32e6, 64e6};
 // Conversions shorter than this run on one thread (~0.1 ms).
 constexpr int64_t kCvtParallel = int64_t(1) << 19;
 
@@ -187,39 +206,46 @@ void to_bf16(const float* src, int64_t blocks, int64_t len, int64_t stride, uint
   for (int64_t b = 0; b < blocks; b++) cvt(src + b * stride, dst + b * len, len);
 }
 
+// One product for run(): T is the operands' element type (uint16_t bf16 or float), fn the oneDNN
+// gemm of that type.
+template <class T>
 struct Job {
-  const uint16_t* A;  // op(A) blocks of M*K, A + b*sA
-  const uint16_t* B;
+  int (*fn)(char, char, int64_t, int64_t, int64_t, float, const T*, int64_t, const T*, int64_t, float, float*, int64_t);
+  const T* A;  // op(A) blocks of M*K, A + b*sA
+  const T* B;
   float* C;
   int64_t M, N, K, sA, sB;
   bool tA, tB;
   float beta;
   int64_t lda, ldb, ldc;
+  Cutoffs cut;
 };
 
 // Rows [r0, r1) and columns [c0, c1) of C[b]; returns the dnnl status.
-int block(const Job& j, int64_t b, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+template <class T>
+int block(const Job<T>& j, int64_t b, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   if (r1 <= r0 || c1 <= c0) return 0;
-  const uint16_t* a = j.A + b * j.sA + (j.tA ? r0 : r0 * j.K);
-  const uint16_t* bb = j.B + b * j.sB + (j.tB ? c0 * j.K : c0);
+  const T* a = j.A + b * j.sA + (j.tA ? r0 : r0 * j.K);
+  const T* bb = j.B + b * j.sB + (j.tB ? c0 * j.K : c0);
   float* c = j.C + b * j.M * j.N + r0 * j.N + c0;
-  return g.gemm(j.tA ? 'T' : 'N', j.tB ? 'T' : 'N', r1 - r0, c1 - c0, j.K, 1.0f, a, j.lda, bb, j.ldb, j.beta, c, j.ldc);
+  return j.fn(j.tA ? 'T' : 'N', j.tB ? 'T' : 'N', r1 - r0, c1 - c0, j.K, 1.0f, a, j.lda, bb, j.ldb, j.beta, c, j.ldc);
 }
 
-int run(const Job& j, int64_t batch, int threads) {
+template <class T>
+int run(const Job<T>& j, int64_t batch, int threads) {
   const double per = 2.0 * static_cast<double>(j.M) * static_cast<double>(j.N) * static_cast<double>(j.K);
   const double total = per * static_cast<double>(batch);
-  const int T = std::max(1, threads);
-  if (total < kSmallWork || T == 1) {
+  const int T_ = std::max(1, threads);
+  if (total < j.cut.small_work || T_ == 1) {
     one_omp_thread();
     for (int64_t b = 0; b < batch; b++)
       if (const int s = block(j, b, 0, j.M, 0, j.N)) return s;
     return 0;
   }
-  if (batch >= 2 && per < kSmallMatrix) {
+  if (batch >= 2 && per < j.cut.small_matrix) {
     // many small matrices: whole matrices (groups of them, 4 chunks a thread) as chunks
-    const int64_t chunks = std::min<int64_t>(batch, 4 * T);
-    return run_chunks(chunks, T, [&j, batch, chunks](int64_t c) {
+    const int64_t chunks = std::min<int64_t>(batch, 4 * T_);
+    return run_chunks(chunks, T_, [&j, batch, chunks](int64_t c) {
       for (int64_t b = batch * c / chunks; b < batch * (c + 1) / chunks; b++)
         if (const int s = block(j, b, 0, j.M, 0, j.N)) return s;
       return 0;
@@ -229,8 +255,8 @@ int run(const Job& j, int64_t batch, int threads) {
   // 64s); every chunk packs its own share of the other operand, so no finer
   const bool rows = j.M >= j.N;
   const int64_t side = rows ? j.M : j.N, align = rows ? 16 : 64;
-  const int64_t per_matrix = std::max<int64_t>(1, std::min<int64_t>(2 * T, side / align));
-  return run_chunks(batch * per_matrix, T, [&j, rows, side, align, per_matrix](int64_t c) {
+  const int64_t per_matrix = std::max<int64_t>(1, std::min<int64_t>(2 * T_, side / align));
+  return run_chunks(batch * per_matrix, T_, [&j, rows, side, align, per_matrix](int64_t c) {
     const int64_t b = c / per_matrix, k = c % per_matrix;
     const int64_t lo = k == 0 ? 0 : (side * k / per_matrix) / align * align;
     const int64_t hi = k + 1 == per_matrix ? side : (side * (k + 1) / per_matrix) / align * align;
@@ -238,8 +264,8 @@ int run(const Job& j, int64_t batch, int threads) {
   });
 }
 
-// 2x2 product of exact values: the symbol is the gemm it claims to be, row-major.
-bool self_test() {
+// 2x2 products of exact values: the symbols are the gemms they claim to be, row-major.
+bool self_test_bf16() {
   const uint16_t a[4] = {bf16_scalar(1), bf16_scalar(2), bf16_scalar(3), bf16_scalar(4)};
   const uint16_t b[4] = {bf16_scalar(5), bf16_scalar(6), bf16_scalar(7), bf16_scalar(8)};
   float c[4] = {0, 0, 0, 0};
@@ -248,27 +274,20 @@ bool self_test() {
   return c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50;
 }
 
-}  // namespace
-
-bool cpu_ok() {
-  static const bool ok = cpu_missing().empty();
-  return ok;
+bool self_test_fp32() {
+  const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+  float c[4] = {0, 0, 0, 0};
+  one_omp_thread();
+  if (g.sgemm('N', 'T', 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) != 0) return false;
+  return c[0] == 17 && c[1] == 23 && c[2] == 39 && c[3] == 53;
 }
 
-const Status& load() {
-  if (g.status.ok) return g.status;
-  g.status = Status{};
-  const std::string cpu = cpu_missing();
-  if (!cpu.empty()) {
-    g.status.reason = "missing " + cpu;
-    return g.status;
-  }
+// Opens oneDNN once (a handle, name and version in g); "" or why not. Tried again while it fails.
+std::string open_lib() {
+  if (g.handle) return "";
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("NATIVEBLAS_DNNL_LIB")) {
-    if (std::strcmp(env, "none") == 0) {
-      g.status.reason = "missing the oneDNN library (loading disabled by NATIVEBLAS_DNNL_LIB=none)";
-      return g.status;
-    }
+    if (std::strcmp(env, "none") == 0) return "the oneDNN library (loading disabled by NATIVEBLAS_DNNL_LIB=none)";
     if (*env) candidates.push_back(env);
   }
   if (candidates.empty())
@@ -281,39 +300,90 @@ const Status& load() {
       tried += (tried.empty() ? "" : "; ") + (e ? std::string(e) : name + ": not found");
       continue;
     }
-    gemm_fn f = reinterpret_cast<gemm_fn>(dlsym(h, "dnnl_gemm_bf16bf16f32"));
-    if (!f) {
-      tried += (tried.empty() ? "" : "; ") + name + " has no dnnl_gemm_bf16bf16f32";
-      dlclose(h);
-      continue;
-    }
     g.handle = h;
-    g.gemm = f;
+    g.name = name;
     g.omp_set_num_threads = reinterpret_cast<omp_set_fn>(dlsym(h, "omp_set_num_threads"));
     if (auto v = reinterpret_cast<version_fn>(dlsym(h, "dnnl_version"))) {
       const DnnlVersion* d = v();
-      if (d) g.status.version = std::to_string(d->major) + "." + std::to_string(d->minor) + "." + std::to_string(d->patch);
+      if (d) g.version = std::to_string(d->major) + "." + std::to_string(d->minor) + "." + std::to_string(d->patch);
     }
-    g.status.lib = name;
-    break;
+    return "";
   }
-  if (!g.gemm) {
-    g.status.reason = "missing the oneDNN library (" + tried + "; install libdnnl2)";
-    return g.status;
-  }
-  if (!self_test()) {
-    g.status.reason = "missing a working oneDNN bf16 gemm (" + g.status.lib + "'s dnnl_gemm_bf16bf16f32 failed its 2x2 self-test)";
-    g.gemm = nullptr;
-    return g.status;
-  }
-  g.status.ok = true;
-  g.status.reason = "oneDNN " + (g.status.version.empty() ? std::string("?") : g.status.version) + " (" + g.status.lib +
-                    ") dnnl_gemm_bf16bf16f32, AVX512_BF16";
-  return g.status;
+  return "the oneDNN library (" + tried + "; install libdnnl2)";
 }
 
-void gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
-          int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
+// A symbol of the open library, cast; null where absent.
+template <class F>
+F symbol(const char* name) {
+  return g.handle ? reinterpret_cast<F>(dlsym(g.handle, name)) : nullptr;
+}
+
+std::string lib_label() { return "oneDNN " + (g.version.empty() ? std::string("?") : g.version) + " (" + g.name + ")"; }
+
+}  // namespace
+
+bool cpu_ok() {
+  static const bool ok = cpu_missing().empty();
+  return ok;
+}
+
+const Status& load_bf16() {
+  Status& st = g.status;
+  if (st.ok) return st;
+  st = Status{};
+  const std::string cpu = cpu_missing();
+  if (!cpu.empty()) {
+    st.reason = "missing " + cpu;
+    return st;
+  }
+  if (const std::string why = open_lib(); !why.empty()) {
+    st.reason = "missing " + why;
+    return st;
+  }
+  st.lib = g.name;
+  st.version = g.version;
+  g.gemm = symbol<gemm_fn>("dnnl_gemm_bf16bf16f32");
+  if (!g.gemm) {
+    st.reason = "missing dnnl_gemm_bf16bf16f32 in " + g.name;
+    return st;
+  }
+  if (!self_test_bf16()) {
+    st.reason = "missing a working oneDNN bf16 gemm (" + g.name + "'s dnnl_gemm_bf16bf16f32 failed its 2x2 self-test)";
+    g.gemm = nullptr;
+    return st;
+  }
+  st.ok = true;
+  st.reason = lib_label() + " dnnl_gemm_bf16bf16f32, AVX512_BF16";
+  return st;
+}
+
+const Status& load_fp32() {
+  Status& st = g.fp32;
+  if (st.ok) return st;
+  st = Status{};
+  if (const char* want = std::getenv("NATIVEBLAS_FP32_GEMM"); want && std::strcmp(want, "openblas") == 0) {
+    st.reason = "OpenBLAS asked for (NATIVEBLAS_FP32_GEMM=openblas)";
+    return st;
+  }
+  if (const std::string why = open_lib(); !why.empty()) {
+    st.reason = "missing " + why;
+    return st;
+  }
+  st.lib = g.name;
+  st.version = g.version;
+  g.sgemm = symbol<sgemm_fn>("dnnl_sgemm");
+  if (!g.sgemm || !self_test_fp32()) {
+    st.reason = "missing a working dnnl_sgemm in " + g.name;
+    g.sgemm = nullptr;
+    return st;
+  }
+  st.ok = true;
+  st.reason = lib_label() + " dnnl_sgemm";
+  return st;
+}
+
+void gemm_bf16(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
+               int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
   *status = 0;
   const int64_t MN = M * N;
   if (batch == 0 || MN == 0) return;
@@ -328,9 +398,24 @@ void gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_
   b16.resize(static_cast<size_t>(nB * K * N));
   to_bf16(A, nA, M * K, strideA, a16.data(), threads);
   to_bf16(B, nB, K * N, strideB, b16.data(), threads);
-  Job j{a16.data(), b16.data(), C, M, N, K, strideA == 0 ? 0 : M * K, strideB == 0 ? 0 : K * N, tA, tB,
-        accumulate ? 1.0f : 0.0f, std::max<int64_t>(1, tA ? M : K), std::max<int64_t>(1, tB ? K : N), std::max<int64_t>(1, N)};
+  Job<uint16_t> j{g.gemm, a16.data(), b16.data(), C, M, N, K, strideA == 0 ? 0 : M * K, strideB == 0 ? 0 : K * N, tA, tB,
+                  accumulate ? 1.0f : 0.0f, std::max<int64_t>(1, tA ? M : K), std::max<int64_t>(1, tB ? K : N),
+                  std::max<int64_t>(1, N), kBf16Cutoffs};
   *status = run(j, batch, threads);
 }
 
-}  // namespace bf16gemm
+void gemm_fp32(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
+               int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
+  *status = 0;
+  const int64_t MN = M * N;
+  if (batch == 0 || MN == 0) return;
+  if (K == 0) {
+    if (!accumulate) std::memset(C, 0, sizeof(float) * static_cast<size_t>(batch * MN));
+    return;
+  }
+  Job<float> j{g.sgemm, A, B, C, M, N, K, strideA, strideB, tA, tB, accumulate ? 1.0f : 0.0f,
+               std::max<int64_t>(1, tA ? M : K), std::max<int64_t>(1, tB ? K : N), std::max<int64_t>(1, N), kFp32Cutoffs};
+  *status = run(j, batch, threads);
+}
+
+}  // namespace dnnl_gemm
