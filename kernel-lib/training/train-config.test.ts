@@ -39,4 +39,16 @@ test('lrAt: warm-up, then constant (reference) or cosine / linear decay to minLr
   assert.throws(() => createTrainConfig({ optimizer: { minLrRatio: 2 } }, PRESETS['tiny-32/8']), /train\.optimizer\.minLrRatio/);
 });
 
+test('lrAt: decayFraction holds lr, then decays over the last part only (warmup-stable-decay)', () => {
+  const wsd = { ...TRAIN_DEFAULTS.optimizer, lr: 2e-3, warmupSteps: 10, schedule: 'linear' as const, minLrRatio: 0, decayFraction: 0.2 };
+  // 101 steps: 90 after warm-up (10..100), the last 18 of them decay (82..100)
+  for (const s of [10, 50, 82]) assert.is(lrAt(s, wsd, 101), 2e-3, `held at step ${s}`);
+  assert.ok(Math.abs(lrAt(91, wsd, 101) - 1e-3) < 1e-12, 'half way through the decay');
+  assert.is(lrAt(100, wsd, 101), 0, 'the floor at the last step');
+  assert.ok(lrAt(83, wsd, 101) < 2e-3);
+  const whole = { ...wsd, decayFraction: 1 };
+  assert.ok(Math.abs(lrAt(55, whole, 101) - 1e-3) < 1e-12, 'decayFraction 1: the decay over every step after warm-up');
+  assert.throws(() => createTrainConfig({ optimizer: { decayFraction: 1.5 } }, PRESETS['tiny-32/8']), /train\.optimizer\.decayFraction = 1\.5: must be in \[0, 1\]/);
+});
+
 test.run();

@@ -23,6 +23,12 @@ export interface OptimizerConfig {
   schedule: LrSchedule;
   /** The decayed lr at the last step, as a fraction of `lr` (schedule 'cosine' or 'linear'). */
   minLrRatio: number;
+  /**
+   * The decay's share of the steps after warm-up (schedule 'cosine' or 'linear'): 1 decays over
+   * all of them; 0.2 holds `lr` for the first 80 % and decays over the last 20 % (a
+   * warmup-stable-decay schedule, "cool-down").
+   */
+  decayFraction: number;
 }
 
 export const LR_SCHEDULES = ['constant', 'cosine', 'linear'] as const;
@@ -75,7 +81,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   steps: 1000,
   batchSize: 32,
   microBatches: 1,
-  optimizer: { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmupSteps: 0, gradClip: 0, schedule: 'constant', minLrRatio: 0 },
+  optimizer: { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmupSteps: 0, gradClip: 0, schedule: 'constant', minLrRatio: 0, decayFraction: 1 },
   emaDecay: 0.9999,
   emaWarmup: false,
   timeSampling: 'lognorm',
@@ -132,6 +138,7 @@ export function createTrainConfig(overrides: TrainConfigOverrides, model: ModelC
   num('train.optimizer.gradClip', cfg.optimizer.gradClip, 0, Infinity, 'must be >= 0 (0 = off)');
   if (!LR_SCHEDULES.includes(cfg.optimizer.schedule)) throw new ConfigError('train.optimizer.schedule', cfg.optimizer.schedule, `must be one of ${LR_SCHEDULES.join(', ')}`);
   num('train.optimizer.minLrRatio', cfg.optimizer.minLrRatio, 0, 1, 'must be in [0, 1]');
+  num('train.optimizer.decayFraction', cfg.optimizer.decayFraction, 0, 1, 'must be in [0, 1]');
   num('train.emaDecay', cfg.emaDecay, 0, 1, 'must be in [0, 1]');
   if (!TIME_SAMPLINGS.includes(cfg.timeSampling)) throw new ConfigError('train.timeSampling', cfg.timeSampling, `must be one of ${TIME_SAMPLINGS.join(', ')}`);
   num('train.timeShift', cfg.timeShift, 1e-6, 1e6, 'must be > 0 (1 = no shift)');
@@ -151,15 +158,15 @@ export function createTrainConfig(overrides: TrainConfigOverrides, model: ModelC
 
 /**
  * Learning rate at a step (0-based) of a `totalSteps` run: linear warm-up, then constant (the
- * reference has no schedule) or a decay from `lr` after warm-up to `minLrRatio * lr` at the
- * last step (step totalSteps - 1).
+ * reference has no schedule) or a decay from `lr` to `minLrRatio * lr` at the last step (step
+ * totalSteps - 1), over the last `decayFraction` of the steps after warm-up.
  */
 export function lrAt(step: number, opt: OptimizerConfig, totalSteps: number): number {
   if (opt.warmupSteps > 0 && step < opt.warmupSteps) return (opt.lr * (step + 1)) / opt.warmupSteps;
   const schedule = opt.schedule ?? 'constant';
-  const span = totalSteps - 1 - opt.warmupSteps;
+  const span = (totalSteps - 1 - opt.warmupSteps) * (opt.decayFraction ?? 1);
   if (schedule === 'constant' || span <= 0) return opt.lr;
-  const progress = Math.min(1, Math.max(0, (step - opt.warmupSteps) / span));
+  const progress = Math.min(1, Math.max(0, (step - (totalSteps - 1 - span)) / span));
   const shape = schedule === 'cosine' ? 0.5 * (1 + Math.cos(Math.PI * progress)) : 1 - progress;
   const min = opt.minLrRatio ?? 0;
   return opt.lr * (min + (1 - min) * shape);
