@@ -25,4 +25,16 @@ test('a reported run is restored into an empty runs root only when experiment, v
   assert.equal(restoreReportedResults(specs, join(root, 'other'), join(root, 'no-report')), [], 'no report: nothing');
 });
 
+test('the committed ablation-regime results still match their experiment file (a new config default must not change old hashes)', () => {
+  // The regime sweep resumes from these rows on a fresh clone; a default added to a config type
+  // (filled into every spec) changes every hash, and the sweep would silently run its 11 finished
+  // runs again. Optional fields without defaults keep the hashes.
+  const specs = expandRuns(readExperimentFile('experiments/regime-ablations.json'));
+  const rows = readFileSync('experiments/results/regime-ablations/results.jsonl', 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { variant: string; seed: number; hash: string });
+  assert.ok(rows.length >= 11, `${rows.length} reported rows`);
+  const root = tempDir('pixnerd-restore-regime-');
+  const restored = restoreReportedResults(specs, root, 'experiments/results/regime-ablations');
+  assert.is(restored.length, rows.length, `restored ${restored.length} of ${rows.length}: hashes ${rows.filter((r) => !specs.some((s) => s.hash === r.hash)).map((r) => `${r.variant}/seed-${r.seed} ${r.hash}`).join(', ')} match no spec`);
+});
+
 test.run();

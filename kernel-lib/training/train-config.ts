@@ -24,11 +24,13 @@ export interface OptimizerConfig {
   /** The decayed lr at the last step, as a fraction of `lr` (schedule 'cosine' or 'linear'). */
   minLrRatio: number;
   /**
-   * The decay's share of the steps after warm-up (schedule 'cosine' or 'linear'): 1 decays over
-   * all of them; 0.2 holds `lr` for the first 80 % and decays over the last 20 % (a
-   * warmup-stable-decay schedule, "cool-down").
+   * The decay's share of the steps after warm-up (schedule 'cosine' or 'linear'): 1 (or absent)
+   * decays over all of them; 0.2 holds `lr` for the first 80 % and decays over the last 20 % (a
+   * warmup-stable-decay schedule, "cool-down"). Optional and without a default on purpose: a
+   * filled-in default would change the config hash of every finished run (experiment-config.ts),
+   * and the sweeps would run them all again.
    */
-  decayFraction: number;
+  decayFraction?: number;
 }
 
 export const LR_SCHEDULES = ['constant', 'cosine', 'linear'] as const;
@@ -81,7 +83,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   steps: 1000,
   batchSize: 32,
   microBatches: 1,
-  optimizer: { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmupSteps: 0, gradClip: 0, schedule: 'constant', minLrRatio: 0, decayFraction: 1 },
+  optimizer: { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, warmupSteps: 0, gradClip: 0, schedule: 'constant', minLrRatio: 0 },
   emaDecay: 0.9999,
   emaWarmup: false,
   timeSampling: 'lognorm',
@@ -138,7 +140,7 @@ export function createTrainConfig(overrides: TrainConfigOverrides, model: ModelC
   num('train.optimizer.gradClip', cfg.optimizer.gradClip, 0, Infinity, 'must be >= 0 (0 = off)');
   if (!LR_SCHEDULES.includes(cfg.optimizer.schedule)) throw new ConfigError('train.optimizer.schedule', cfg.optimizer.schedule, `must be one of ${LR_SCHEDULES.join(', ')}`);
   num('train.optimizer.minLrRatio', cfg.optimizer.minLrRatio, 0, 1, 'must be in [0, 1]');
-  num('train.optimizer.decayFraction', cfg.optimizer.decayFraction, 0, 1, 'must be in [0, 1]');
+  if (cfg.optimizer.decayFraction !== undefined) num('train.optimizer.decayFraction', cfg.optimizer.decayFraction, 0, 1, 'must be in [0, 1]');
   num('train.emaDecay', cfg.emaDecay, 0, 1, 'must be in [0, 1]');
   if (!TIME_SAMPLINGS.includes(cfg.timeSampling)) throw new ConfigError('train.timeSampling', cfg.timeSampling, `must be one of ${TIME_SAMPLINGS.join(', ')}`);
   num('train.timeShift', cfg.timeShift, 1e-6, 1e6, 'must be > 0 (1 = no shift)');
