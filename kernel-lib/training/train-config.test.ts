@@ -48,6 +48,8 @@ test('lrAt: decayFraction holds lr, then decays over the last part only (warmup-
   assert.ok(lrAt(83, wsd, 101) < 2e-3);
   const whole = { ...wsd, decayFraction: 1 };
   assert.ok(Math.abs(lrAt(55, whole, 101) - 1e-3) < 1e-12, 'decayFraction 1: the decay over every step after warm-up');
+  assert.is(createTrainConfig({ optimizer: { schedule: 'linear', decayFraction: 0.2 } }, PRESETS['tiny-32/8']).optimizer.decayFraction, 0.2);
+  assert.not.ok('decayFraction' in createTrainConfig({}, PRESETS['tiny-32/8']).optimizer, 'no default: old config hashes stay');
   assert.throws(() => createTrainConfig({ optimizer: { decayFraction: 1.5 } }, PRESETS['tiny-32/8']), /train\.optimizer\.decayFraction = 1\.5: must be in \[0, 1\]/);
 });
 

@@ -112,7 +112,7 @@ export function defaultAlignLayer(depth: number): number {
 /** Builds and validates a training config against the model it trains. */
 export function createTrainConfig(overrides: TrainConfigOverrides, model: ModelConfig): TrainConfig {
   rejectUnknown(overrides, TRAIN_DEFAULTS, 'train.');
-  rejectUnknown(overrides.optimizer ?? {}, TRAIN_DEFAULTS.optimizer, 'train.optimizer.');
+  rejectUnknown(overrides.optimizer ?? {}, { ...TRAIN_DEFAULTS.optimizer, decayFraction: undefined }, 'train.optimizer.'); // decayFraction: optional, no default
   rejectUnknown(overrides.repa ?? {}, TRAIN_DEFAULTS.repa, 'train.repa.');
   const cfg: TrainConfig = {
     ...TRAIN_DEFAULTS,
