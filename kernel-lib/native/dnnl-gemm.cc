@@ -264,6 +264,22 @@ int run(const Job<T>& j, int64_t batch, int threads) {
   });
 }
 
+// A row-major Job: leading dimensions from the shape (op(A) stored K x M when tA, op(B) N x K when tB).
+template <class T>
+Job<T> job(decltype(Job<T>::fn) fn, const T* A, const T* B, float* C, int64_t M, int64_t N, int64_t K, int64_t sA, int64_t sB,
+           bool tA, bool tB, bool accumulate, Cutoffs cut) {
+  return Job<T>{fn, A, B, C, M, N, K, sA, sB, tA, tB, accumulate ? 1.0f : 0.0f, std::max<int64_t>(1, tA ? M : K),
+                std::max<int64_t>(1, tB ? K : N), std::max<int64_t>(1, N), cut};
+}
+
+// Products with no work for oneDNN: an empty C, or K = 0 (C = 0, or unchanged with accumulate).
+bool empty_product(float* C, int64_t M, int64_t N, int64_t K, int64_t batch, bool accumulate) {
+  if (batch == 0 || M * N == 0) return true;
+  if (K != 0) return false;
+  if (!accumulate) std::memset(C, 0, sizeof(float) * static_cast<size_t>(batch * M * N));
+  return true;
+}
+
 // 2x2 products of exact values: the symbols are the gemms they claim to be, row-major.
 bool self_test_bf16() {
   const uint16_t a[4] = {bf16_scalar(1), bf16_scalar(2), bf16_scalar(3), bf16_scalar(4)};
@@ -318,6 +334,17 @@ F symbol(const char* name) {
   return g.handle ? reinterpret_cast<F>(dlsym(g.handle, name)) : nullptr;
 }
 
+// Opens oneDNN for a loader: st names the library and version, or says what is missing.
+bool opened(Status& st) {
+  if (const std::string why = open_lib(); !why.empty()) {
+    st.reason = "missing " + why;
+    return false;
+  }
+  st.lib = g.name;
+  st.version = g.version;
+  return true;
+}
+
 std::string lib_label() { return "oneDNN " + (g.version.empty() ? std::string("?") : g.version) + " (" + g.name + ")"; }
 
 }  // namespace
@@ -336,12 +363,7 @@ const Status& load_bf16() {
     st.reason = "missing " + cpu;
     return st;
   }
-  if (const std::string why = open_lib(); !why.empty()) {
-    st.reason = "missing " + why;
-    return st;
-  }
-  st.lib = g.name;
-  st.version = g.version;
+  if (!opened(st)) return st;
   g.gemm = symbol<gemm_fn>("dnnl_gemm_bf16bf16f32");
   if (!g.gemm) {
     st.reason = "missing dnnl_gemm_bf16bf16f32 in " + g.name;
@@ -365,12 +387,7 @@ const Status& load_fp32() {
     st.reason = "OpenBLAS asked for (NATIVEBLAS_FP32_GEMM=openblas)";
     return st;
   }
-  if (const std::string why = open_lib(); !why.empty()) {
-    st.reason = "missing " + why;
-    return st;
-  }
-  st.lib = g.name;
-  st.version = g.version;
+  if (!opened(st)) return st;
   g.sgemm = symbol<sgemm_fn>("dnnl_sgemm");
   if (!g.sgemm || !self_test_fp32()) {
     st.reason = "missing a working dnnl_sgemm in " + g.name;
@@ -385,12 +402,7 @@ const Status& load_fp32() {
 void gemm_bf16(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
                int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
   *status = 0;
-  const int64_t MN = M * N;
-  if (batch == 0 || MN == 0) return;
-  if (K == 0) {
-    if (!accumulate) std::memset(C, 0, sizeof(float) * static_cast<size_t>(batch * MN));
-    return;
-  }
+  if (empty_product(C, M, N, K, batch, accumulate)) return;
   // Converted operands: one block per batch entry, or one for a broadcast operand (stride 0).
   thread_local std::vector<uint16_t> a16, b16;
   const int64_t nA = strideA == 0 ? 1 : batch, nB = strideB == 0 ? 1 : batch;
@@ -398,24 +410,16 @@ void gemm_bf16(const float* A, const float* B, float* C, int64_t M, int64_t N, i
   b16.resize(static_cast<size_t>(nB * K * N));
   to_bf16(A, nA, M * K, strideA, a16.data(), threads);
   to_bf16(B, nB, K * N, strideB, b16.data(), threads);
-  Job<uint16_t> j{g.gemm, a16.data(), b16.data(), C, M, N, K, strideA == 0 ? 0 : M * K, strideB == 0 ? 0 : K * N, tA, tB,
-                  accumulate ? 1.0f : 0.0f, std::max<int64_t>(1, tA ? M : K), std::max<int64_t>(1, tB ? K : N),
-                  std::max<int64_t>(1, N), kBf16Cutoffs};
-  *status = run(j, batch, threads);
+  *status = run(job(g.gemm, a16.data(), b16.data(), C, M, N, K, strideA == 0 ? 0 : M * K, strideB == 0 ? 0 : K * N, tA, tB,
+                     accumulate, kBf16Cutoffs),
+                 batch, threads);
 }
 
 void gemm_fp32(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
                int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
   *status = 0;
-  const int64_t MN = M * N;
-  if (batch == 0 || MN == 0) return;
-  if (K == 0) {
-    if (!accumulate) std::memset(C, 0, sizeof(float) * static_cast<size_t>(batch * MN));
-    return;
-  }
-  Job<float> j{g.sgemm, A, B, C, M, N, K, strideA, strideB, tA, tB, accumulate ? 1.0f : 0.0f,
-               std::max<int64_t>(1, tA ? M : K), std::max<int64_t>(1, tB ? K : N), std::max<int64_t>(1, N), kFp32Cutoffs};
-  *status = run(j, batch, threads);
+  if (empty_product(C, M, N, K, batch, accumulate)) return;
+  *status = run(job(g.sgemm, A, B, C, M, N, K, strideA, strideB, tA, tB, accumulate, kFp32Cutoffs), batch, threads);
 }
 
 }  // namespace dnnl_gemm
