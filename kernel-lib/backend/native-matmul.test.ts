@@ -3,6 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PRESETS } from '../config/presets';
 import { disposeParams, initParams } from '../model/params';
 import { pixnerdForward } from '../model/pixnerd';
@@ -329,6 +332,36 @@ ntest('fp32 GEMM: oneDNN where it loads, OpenBLAS when asked or when oneDNN is o
   else assert.match(String(dflt.info.fp32Note), /missing/); // no libdnnl here: it says so
   console.log(`  (fp32 GEMM by default: ${dflt.info.fp32}: ${dflt.info.fp32Note})`);
   for (const r of [dflt, openblas, noDnnl, builtin]) for (const e of r.err) assert.ok(e < 1e-5, `relative error ${e}`);
+});
+
+ntest('a signal handler running during the GEMMs (V8 CPU profiler at 20 kHz) leaves results and heap intact', () => {
+  // Debian's oneDNN 2.6 corrupted the heap when a signal arrived inside dnnl_sgemm (see
+  // kernel-lib/native/dnnl-gemm.cc, "Signals"): this child aborted with "corrupted size vs.
+  // prev_size" before the add-on held signals during its products.
+  const dir = mkdtempSync(join(tmpdir(), 'pixnerd-cpuprof-'));
+  const code = `
+    const a = require(${JSON.stringify(ADDON_PATH)});
+    const bf16 = typeof a.bf16Info === 'function' && a.bf16Info().available;
+    let worst = 0;
+    for (let i = 0; i < 150; i++) {
+      for (const [M, N, K] of [[512, 4096, 128], [512, 128, 4096], [512, 341, 128]]) {
+        const A = new Float32Array(M * K).fill(1), B = new Float32Array(K * N).fill(0.5), C = new Float32Array(M * N);
+        for (const gemm of bf16 ? [a.sgemm, a.sgemmBf16] : [a.sgemm]) {
+          gemm(A, B, C, M, N, K, false, i % 2 === 1, 1, M * K, K * N, false);
+          for (let j = 0; j < C.length; j += 97) worst = Math.max(worst, Math.abs(C[j] - K / 2));
+        }
+      }
+    }
+    console.log(JSON.stringify({ worst, fp32: a.info().fp32, bf16 }));`;
+  try {
+    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', dir, '-e', code], { encoding: 'utf8' });
+    assert.is(r.status, 0, `the child died (signal ${r.signal}): ${r.stderr.slice(-400)}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { worst: number; fp32: string };
+    assert.is(out.worst, 0);
+    console.log(`  (fp32 GEMM ${out.fp32}${out.bf16 ? ' and the bf16 GEMM' : ''}: 450 products each under the profiler's signals)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 ntest('the whole model (tiny-32/8) forward and gradients: native vs stock to 1e-4', () => {

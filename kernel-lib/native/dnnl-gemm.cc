@@ -26,6 +26,15 @@
 // [1024, 384] product at 190 GFLOP/s on 2 busy cores where one thread alone ran 360). The chunks
 // are fixed by the shape, so the result does not depend on which thread ran which.
 //
+// Signals: Debian's oneDNN 2.6.3 corrupts the heap when a signal handler runs on a thread inside
+// dnnl_sgemm (its JIT kernels appear to keep data below the stack pointer, where the kernel writes
+// the handler's frame). Reproduced in plain C: a SIGPROF handler at 10 kHz while calling dnnl_sgemm
+// on [512, 128] x [128, 4096] aborts with "corrupted size vs. prev_size" within 400 calls, and
+// `node --cpu-prof` (V8's sampler signals the main thread) crashed a tiny-32/8 training step
+// within 5 steps; OpenBLAS and the same calls with signals blocked run clean. So every product
+// holds the calling thread's asynchronous signals (SignalsHeld) until it returns: they are
+// delivered then, a few milliseconds late; helper threads inherit the mask from their creator.
+//
 // The hand-written part is the fp32 -> bf16 conversion (vcvtne2ps2bf16, round to nearest even,
 // NaN kept NaN): oneDNN's gemm takes bf16 only, and a plain C loop converts at a third of the
 // speed. Inputs are converted on every call (~2 ms for the 6.3 M-element field-generator weight,
@@ -34,6 +43,8 @@
 #include "dnnl-gemm.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -108,6 +119,24 @@ std::string cpu_missing() {
   return "the CPU feature AVX512_BF16 (this build cannot use it: x86-64 with GCC >= 10 only)";
 #endif
 }
+
+// Blocks the calling thread's asynchronous signals for its lifetime (see "Signals" above); the
+// synchronous ones (a fault in the call) stay deliverable, so a crash still reports as one.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) sigdelset(&all, s);
+    pthread_sigmask(SIG_BLOCK, &all, &old_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  sigset_t old_;
+};
 
 // Sets the calling thread's OpenMP team to 1 thread, once per thread.
 void one_omp_thread() {
@@ -236,6 +265,7 @@ int run(const Job<T>& j, int64_t batch, int threads) {
   const double per = 2.0 * static_cast<double>(j.M) * static_cast<double>(j.N) * static_cast<double>(j.K);
   const double total = per * static_cast<double>(batch);
   const int T_ = std::max(1, threads);
+  const SignalsHeld held;  // helpers started below inherit it
   if (total < j.cut.small_work || T_ == 1) {
     one_omp_thread();
     for (int64_t b = 0; b < batch; b++)
@@ -286,6 +316,7 @@ bool self_test_bf16() {
   const uint16_t b[4] = {bf16_scalar(5), bf16_scalar(6), bf16_scalar(7), bf16_scalar(8)};
   float c[4] = {0, 0, 0, 0};
   one_omp_thread();
+  const SignalsHeld held;
   if (g.gemm('N', 'N', 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) != 0) return false;
   return c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50;
 }
@@ -294,6 +325,7 @@ bool self_test_fp32() {
   const float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
   float c[4] = {0, 0, 0, 0};
   one_omp_thread();
+  const SignalsHeld held;
   if (g.sgemm('N', 'T', 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2) != 0) return false;
   return c[0] == 17 && c[1] == 23 && c[2] == 39 && c[3] == 53;
 }
