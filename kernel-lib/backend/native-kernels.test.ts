@@ -13,6 +13,8 @@ import { disableWasmKernelOverrides, enableWasmKernelOverrides, FUSED_KERNELS, f
 import { loadNativeBlas } from './native-matmul';
 import { nerfField } from '../heads/nerf-head';
 import { initParams } from '../model/params';
+import { attention } from '../model/attention';
+import { ropeTables } from '../model/rope';
 
 // The overrides replace wasm kernels only; the fused ones also need the nativeblas add-on. Without
 // them the comparisons are not registered (the reason is printed) and only the pure parts run.
@@ -165,8 +167,8 @@ ftest('fused kernels are registered and ops.ts uses them; disable drops them, en
     return names;
   };
   const on = await all();
-  // (the NerfBlock kernels have their own tests below)
-  for (const [k, name] of Object.entries(FUSED_KERNELS)) if (!k.startsWith('nerfBlock')) assert.ok(on.has(name), `${name} did not run`);
+  // (the NerfBlock and attention kernels have their own tests below)
+  for (const [k, name] of Object.entries(FUSED_KERNELS)) if (!k.startsWith('nerfBlock') && !k.startsWith('attention')) assert.ok(on.has(name), `${name} did not run`);
   disableWasmKernelOverrides();
   try {
     const off = await all();
@@ -220,6 +222,32 @@ ftest('rmsNorm: forward and gradients (x and gain) equal the op formula', () => 
     compare(`rmsNorm [${shape}]`, () => valueAndGrads(rms, [x, w], r), 1e-5);
     if (x.size < 1 << 16) compare(`rmsNorm [${shape}] eps 1e-2`, () => valueAndGrads((a, b) => rmsNorm(a, b, 1e-2), [x, w], r), 1e-5);
     tf.dispose([x, w, r]);
+  }
+});
+
+ftest('attention core: forward and gradients (z, qkv, q/k gains, proj) equal the op path; it runs, fused, forward and backward', async () => {
+  const cases: [number, number, number, number, number, number][] = [
+    // B, grid h, grid w, heads, Dh, scale of z
+    [4, 4, 4, 4, 32, 1], //   tiny-32/8: 16 tokens, 4 heads of 32
+    [2, 8, 8, 6, 64, 1], //   bench-M: 64 tokens, 6 heads of 64
+    [32, 4, 4, 4, 32, 1], //  the main job's batch: threaded
+    [3, 2, 3, 2, 8, 30], //   a 2 x 3 grid (odd L), large activations: softmax saturates
+    [1, 1, 1, 1, 4, 1], //    one token: softmax of one score
+  ];
+  for (const [B, gh, gw, h, Dh, scale] of cases) {
+    const D = h * Dh, L = gh * gw;
+    const names = ['a.qkv.weight', 'a.q_norm.weight', 'a.k_norm.weight', 'a.proj.weight', 'a.proj.bias'];
+    const weights = [rnd([D, 3 * D], 1 / Math.sqrt(D)), tf.tidy(() => tf.add(rnd([Dh], 0.2), 1)), tf.tidy(() => tf.add(rnd([Dh], 0.2), 1)), rnd([D, D], 1 / Math.sqrt(D)), rnd([D], 0.1)];
+    const z = rnd([B, L, D], scale), r = rnd([B, L, D]);
+    const rope = ropeTables(gh, gw, Dh);
+    const f = (zz: tf.Tensor, ...ws: tf.Tensor[]) => attention(Object.fromEntries(names.map((n, i) => [n, ws[i]!])), 'a', zz as tf.Tensor3D, h, rope);
+    compare(`attention B ${B}, ${gh}x${gw} tokens, ${h} heads of ${Dh}`, () => valueAndGrads(f, [z, ...weights], r), 1e-5);
+    if (B === 4) {
+      const ran = await kernelsRun(() => valueAndGrads(f, [z, ...weights], r));
+      for (const k of [FUSED_KERNELS.attention, FUSED_KERNELS.attentionGrad]) assert.ok(ran.includes(k), `${k} did not run`);
+      assert.not.ok(ran.includes('Softmax'), 'the op path ran too');
+    }
+    tf.dispose([z, r, ...weights]);
   }
 });
 

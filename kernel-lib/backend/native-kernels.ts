@@ -29,6 +29,9 @@
  *    of every patch from the generator output: normalise the generated weights, RMSNorm, both
  *    per-patch matMuls and SiLU, patch by patch in cache (~25 kernels on 8 MB tensors before);
  *    under the bf16 matMul precision (./precision.ts) its two matMuls run bf16 (nerfBlockBf16).
+ *    And the attention core of a trunk block (kernel-lib/model/attention.ts, kernel-lib/native/
+ *    attention.cc): q/k RMSNorm, RoPE, softmax(q k^T) v from the qkv projection to the heads
+ *    merged for the output projection (~35 kernels forward and ~70 backward per block before).
  *    Every other backend keeps the op formulas.
  *
  * `enableWasmKernelOverrides()` registers them (idempotent; `enableNativeMatmul` calls it, so
@@ -55,6 +58,8 @@ export const FUSED_KERNELS = {
   l2NormalizeGrad: 'PixnerdL2NormalizeGrad',
   nerfBlock: 'PixnerdNerfBlock',
   nerfBlockGrad: 'PixnerdNerfBlockGrad',
+  attention: 'PixnerdAttention',
+  attentionGrad: 'PixnerdAttentionGrad',
 } as const;
 export type FusedKernel = keyof typeof FUSED_KERNELS;
 
@@ -74,6 +79,21 @@ interface ElementwiseAddon {
   nerfBlockGrad?(z: Float32Array, g: Float32Array, gen: Float32Array, dy: Float32Array, dz: Float32Array, dg: Float32Array, dgen: Float32Array, N: number, P: number, hx: number, hr: number, norm1: number, norm2: number, rmsEps: number, l2Eps: number): void;
   /** nerfBlock with bf16 GEMMs (AVX512_BF16; hx, hr multiples of 16), else the fp32 block; returns which ran. Absent in older builds. */
   nerfBlockBf16?(z: Float32Array, g: Float32Array, gen: Float32Array, out: Float32Array, N: number, P: number, hx: number, hr: number, norm1: number, norm2: number, rmsEps: number, l2Eps: number): boolean;
+  /** The attention core (kernel-lib/native/attention.h). Absent in older builds. */
+  attention?(qkv: Float32Array, qw: Float32Array, kw: Float32Array, cos: Float32Array, sin: Float32Array, o: Float32Array, B: number, L: number, h: number, Dh: number, eps: number): void;
+  attentionGrad?(qkv: Float32Array, qw: Float32Array, kw: Float32Array, cos: Float32Array, sin: Float32Array, dy: Float32Array, dqkv: Float32Array, dqw: Float32Array, dkw: Float32Array, B: number, L: number, h: number, Dh: number, eps: number): void;
+}
+
+/**
+ * Attributes of the fused attention core: tokens per image L, heads h, the q/k RMSNorm epsilon and
+ * the RoPE tables [L * Dh] (kernel-lib/model/rope.ts).
+ */
+export interface AttentionAttrs {
+  L: number;
+  h: number;
+  eps: number;
+  cos: Float32Array;
+  sin: Float32Array;
 }
 
 /** Attributes of the fused neural-field block: the field's sizes and switches. */
@@ -283,7 +303,33 @@ function fusedKernels(addon: ElementwiseAddon): Record<FusedKernel, tf.KernelFun
     }
     return [N, P, a.hx, a.hr, a.norm1 ? 1 : 0, a.norm2 ? 1 : 0, a.rmsEps, a.l2Eps] as const;
   };
+  const attnArgs = (args: { inputs: unknown; attrs?: unknown }, name: string) => {
+    const { qkv, qw, kw } = args.inputs as In;
+    const a = args.attrs as unknown as AttentionAttrs;
+    const [rows, D3] = qkv!.shape as [number, number];
+    const Dh = D3 / 3 / a.h;
+    if (qkv!.shape.length !== 2 || !Number.isInteger(Dh) || rows % a.L !== 0 || qw!.shape.join() !== `${Dh}` || kw!.shape.join() !== `${Dh}` || a.cos.length !== a.L * Dh || a.sin.length !== a.L * Dh) {
+      throw new Error(`${name}: qkv [${qkv!.shape}], q/k gains [${qw!.shape}], [${kw!.shape}] and RoPE tables of ${a.cos.length} do not fit L ${a.L}, ${a.h} heads`);
+    }
+    return { dims: [rows / a.L, a.L, a.h, Dh, a.eps] as const, D: a.h * Dh, a };
+  };
   return {
+    attention: (args) => {
+      const { qkv, qw, kw } = args.inputs as In;
+      checkF32('attention', { qkv: qkv!, qw: qw!, kw: kw! });
+      const { dims, D, a } = attnArgs(args, 'attention');
+      const { outs, ov, iv } = outputsAndViews(be(args), [[qkv!.shape[0]!, D]], [qkv!, qw!, kw!]);
+      addon.attention!(iv[0]!, iv[1]!, iv[2]!, a.cos, a.sin, ov[0]!, ...dims);
+      return outs[0]!;
+    },
+    attentionGrad: (args) => {
+      const { qkv, qw, kw, dy } = args.inputs as In;
+      checkF32('attentionGrad', { qkv: qkv!, qw: qw!, kw: kw!, dy: dy! });
+      const { dims, a } = attnArgs(args, 'attentionGrad');
+      const { outs, ov, iv } = outputsAndViews(be(args), [qkv!.shape, qw!.shape, kw!.shape], [qkv!, qw!, kw!, dy!]);
+      addon.attentionGrad!(iv[0]!, iv[1]!, iv[2]!, a.cos, a.sin, iv[3]!, ov[0]!, ov[1]!, ov[2]!, ...dims);
+      return outs;
+    },
     nerfBlock: (args) => {
       const { z, g, gen } = args.inputs as In;
       checkF32('nerfBlock', { z: z!, g: g!, gen: gen! });
@@ -382,6 +428,7 @@ function registerFused(): void {
   const funcs = fusedKernels(addon);
   for (const [k, name] of Object.entries(FUSED_KERNELS) as [FusedKernel, string][]) {
     if ((k === 'nerfBlock' || k === 'nerfBlockGrad') && typeof addon.nerfBlockGrad !== 'function') continue; // an older add-on build
+    if ((k === 'attention' || k === 'attentionGrad') && typeof addon.attentionGrad !== 'function') continue;
     if (!tf.getKernel(name, BACKEND)) tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[k] });
   }
   fusedActive = true;
@@ -420,7 +467,7 @@ export function enableWasmKernelOverrides(): { active: boolean; reason: string }
 }
 
 function describeOverrides(): string {
-  const nerf = fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '';
+  const nerf = (fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.attention, BACKEND) ? '/attention' : '');
   return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
 }
 

@@ -356,7 +356,7 @@ ntest('a signal handler running during the GEMMs (V8 CPU profiler at 20 kHz) lea
   try {
     const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', dir, '-e', code], { encoding: 'utf8' });
     assert.is(r.status, 0, `the child died (signal ${r.signal}): ${r.stderr.slice(-400)}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { worst: number; fp32: string };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { worst: number; fp32: string; bf16: boolean };
     assert.is(out.worst, 0);
     console.log(`  (fp32 GEMM ${out.fp32}${out.bf16 ? ' and the bf16 GEMM' : ''}: 450 products each under the profiler's signals)`);
   } finally {

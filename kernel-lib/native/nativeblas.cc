@@ -54,6 +54,7 @@
 #include <node_api.h>
 #include <dlfcn.h>
 
+#include "attention.h"
 #include "dnnl-gemm.h"
 #ifdef BF16GEMM_X86
 #include <immintrin.h>
@@ -1339,8 +1340,8 @@ napi_value EmaStep(napi_env env, napi_callback_info info) {
 
 // Parses `nviews` Float32Array views then `nnums` finite numbers; `fn` names the function in errors.
 struct KArgs {
-  float* v[8];
-  size_t len[8];
+  float* v[10];
+  size_t len[10];
   double num[8];
 };
 
@@ -1585,6 +1586,49 @@ napi_value NerfBlockGrad(napi_env env, napi_callback_info info) {
 
 // setSimd(name): the fused neural-field kernels' instruction set from now on ("avx512", "avx2",
 // "sse"), capped at what the CPU has; returns the one in use (tests compare all of them).
+// attention(qkv, qw, kw, cos, sin, o, B, L, h, Dh, eps) and attentionGrad(qkv, qw, kw, cos, sin,
+// dy, dqkv, dqw, dkw, B, L, h, Dh, eps): see attention.h.
+bool attention_args(napi_env env, const char* fn, const char* const* names, const KArgs& a, bool grad, attention::Args* q) {
+  int64_t B = 0, L = 0, h = 0, Dh = 0;
+  const double* n = a.num;
+  if (!get_size(env, fn, "B", n[0], &B) || !get_size(env, fn, "L", n[1], &L) || !get_size(env, fn, "h", n[2], &h) ||
+      !get_size(env, fn, "Dh", n[3], &Dh))
+    return false;
+  if (Dh % 2 != 0 || L == 0 || h == 0 || Dh == 0) {
+    napi_throw_range_error(env, nullptr, (std::string("nativeblas.") + fn + ": L, h and Dh must be positive and Dh even").c_str());
+    return false;
+  }
+  const int64_t D = h * Dh, rows = B * L;
+  const bool ok = grad ? check_lengths(env, fn, names, a, {rows * 3 * D, Dh, Dh, L * Dh, L * Dh, rows * D, rows * 3 * D, Dh, Dh})
+                       : check_lengths(env, fn, names, a, {rows * 3 * D, Dh, Dh, L * Dh, L * Dh, rows * D});
+  if (!ok) return false;
+  *q = attention::Args{a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], B, L, h, Dh, static_cast<float>(n[4]), g.threads};
+  return true;
+}
+
+napi_value Attention(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"qkv", "qw", "kw", "cos", "sin", "o", "B", "L", "h", "Dh", "eps"};
+  KArgs a{};
+  attention::Args q{};
+  if (!parse_args(env, info, "attention", names, 6, 5, a) || !attention_args(env, "attention", names, a, false, &q)) return nullptr;
+  if (q.B > 0) attention::forward(q, a.v[5]);
+  return undefined_value(env);
+}
+
+napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"qkv", "qw", "kw", "cos", "sin", "dy", "dqkv", "dqw", "dkw", "B", "L", "h", "Dh", "eps"};
+  KArgs a{};
+  attention::Args q{};
+  if (!parse_args(env, info, "attentionGrad", names, 9, 5, a) || !attention_args(env, "attentionGrad", names, a, true, &q))
+    return nullptr;
+  if (q.B > 0) attention::backward(q, a.v[5], a.v[6], a.v[7], a.v[8]);
+  else {  // no rows: zero gain gradients
+    std::fill(a.v[7], a.v[7] + q.Dh, 0.0f);
+    std::fill(a.v[8], a.v[8] + q.Dh, 0.0f);
+  }
+  return undefined_value(env);
+}
+
 napi_value SetSimd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1674,6 +1718,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"nerfBlock", nullptr, NerfBlock, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"nerfBlockGrad", nullptr, NerfBlockGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"nerfBlockBf16", nullptr, NerfBlockBf16, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"attentionGrad", nullptr, AttentionGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setSimd", nullptr, SetSimd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
