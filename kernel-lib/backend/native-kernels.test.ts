@@ -11,7 +11,7 @@ import { lossAndGrads, type Batch } from '../training/train-step';
 import { disposeTrainState, initTrainState } from '../training/train';
 import { disableWasmKernelOverrides, enableWasmKernelOverrides, FUSED_KERNELS, fusedKernel, reductionBlock, wasmKernelOverridesActive } from './native-kernels';
 import { loadNativeBlas } from './native-matmul';
-import { nerfField } from '../heads/nerf-head';
+import { nerfField, nerfFinal } from '../heads/nerf-head';
 import { initParams } from '../model/params';
 import { attention } from '../model/attention';
 import { ropeTables } from '../model/rope';
@@ -167,8 +167,8 @@ ftest('fused kernels are registered and ops.ts uses them; disable drops them, en
     return names;
   };
   const on = await all();
-  // (the NerfBlock and attention kernels have their own tests below)
-  for (const [k, name] of Object.entries(FUSED_KERNELS)) if (!k.startsWith('nerfBlock') && !k.startsWith('attention')) assert.ok(on.has(name), `${name} did not run`);
+  // (the NerfBlock, attention and field-output kernels have their own tests below)
+  for (const [k, name] of Object.entries(FUSED_KERNELS)) if (!k.startsWith('nerfBlock') && !k.startsWith('attention') && !k.startsWith('nerfFinal')) assert.ok(on.has(name), `${name} did not run`);
   disableWasmKernelOverrides();
   try {
     const off = await all();
@@ -248,6 +248,31 @@ ftest('attention core: forward and gradients (z, qkv, q/k gains, proj) equal the
       assert.not.ok(ran.includes('Softmax'), 'the op path ran too');
     }
     tf.dispose([z, r, ...weights]);
+  }
+});
+
+ftest('field output layer: forward and gradients (z, gain, W, b) equal RMSNorm -> Linear; the fused kernels run', async () => {
+  const cases: [number[], number, number][] = [
+    // z shape [N, P, hx], C, scale of z
+    [[64, 64, 32], 1, 1], //    tiny-32/8: grey
+    [[512, 256, 64], 3, 1], //  bench-S: 131,072 rows, threaded, 64 row blocks
+    [[3, 5, 7], 2, 1e-3], //    odd sizes, one partial block, small values (eps matters)
+  ];
+  for (const [shape, C, scale] of cases) {
+    const hx = shape[2]!;
+    const z = rnd(shape, scale), g = tf.tidy(() => tf.add(rnd([hx], 0.2), 1)), W = rnd([hx, C], 0.3), b = rnd([C], 0.1), r = rnd([...shape.slice(0, 2), C]);
+    const params = (gg: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => ({ 'final_layer.norm.weight': gg, 'final_layer.linear.weight': ww, 'final_layer.linear.bias': bb });
+    const f = (zz: tf.Tensor, gg: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => nerfFinal(params(gg, ww, bb), zz as tf.Tensor3D);
+    // value, dz, dg, dW against the op path; db (a sum of R rows) against float64, the op path
+    // sums it in float32 (stock Sum) and is itself off by ~1e-5 on 4096 rows
+    compare(`nerfFinal [${shape}] -> ${C}`, () => valueAndGrads(f, [z, g, W, b], r).slice(0, 4), 1e-5);
+    const db = tf.tidy(() => valueAndGrads(f, [z, g, W, b], r)[4]!.dataSync());
+    const rv = r.dataSync(), exact = new Float64Array(C), size = new Float64Array(C);
+    rv.forEach((v, i) => ((exact[i % C] += v), (size[i % C] += Math.abs(v))));
+    for (let c = 0; c < C; c++) assert.ok(Math.abs(db[c]! - exact[c]!) <= 1e-6 * size[c]!, `db[${c}] ${db[c]} vs ${exact[c]} (float64)`);
+    const ran = await kernelsRun(() => valueAndGrads(f, [z, g, W, b], r));
+    for (const k of [FUSED_KERNELS.nerfFinal, FUSED_KERNELS.nerfFinalGrad]) assert.ok(ran.includes(k), `${k} did not run`);
+    tf.dispose([z, g, W, b, r]);
   }
 });
 

@@ -31,7 +31,9 @@
  *    under the bf16 matMul precision (./precision.ts) its two matMuls run bf16 (nerfBlockBf16).
  *    And the attention core of a trunk block (kernel-lib/model/attention.ts, kernel-lib/native/
  *    attention.cc): q/k RMSNorm, RoPE, softmax(q k^T) v from the qkv projection to the heads
- *    merged for the output projection (~35 kernels forward and ~70 backward per block before).
+ *    merged for the output projection (~35 kernels forward and ~70 backward per block before);
+ *    and the field's output layer (RMSNorm then Linear(hx -> C) on every pixel row, one pass:
+ *    kernel-lib/native/field-output.cc).
  *    Every other backend keeps the op formulas.
  *
  * `enableWasmKernelOverrides()` registers them (idempotent; `enableNativeMatmul` calls it, so
@@ -60,6 +62,8 @@ export const FUSED_KERNELS = {
   nerfBlockGrad: 'PixnerdNerfBlockGrad',
   attention: 'PixnerdAttention',
   attentionGrad: 'PixnerdAttentionGrad',
+  nerfFinal: 'PixnerdNerfFinal',
+  nerfFinalGrad: 'PixnerdNerfFinalGrad',
 } as const;
 export type FusedKernel = keyof typeof FUSED_KERNELS;
 
@@ -82,6 +86,9 @@ interface ElementwiseAddon {
   /** The attention core (kernel-lib/native/attention.h). Absent in older builds. */
   attention?(qkv: Float32Array, qw: Float32Array, kw: Float32Array, cos: Float32Array, sin: Float32Array, o: Float32Array, B: number, L: number, h: number, Dh: number, eps: number): void;
   attentionGrad?(qkv: Float32Array, qw: Float32Array, kw: Float32Array, cos: Float32Array, sin: Float32Array, dy: Float32Array, dqkv: Float32Array, dqw: Float32Array, dkw: Float32Array, B: number, L: number, h: number, Dh: number, eps: number): void;
+  /** The field's output layer (kernel-lib/native/field-output.h). Absent in older builds. */
+  nerfFinal?(z: Float32Array, g: Float32Array, W: Float32Array, b: Float32Array, out: Float32Array, rstd: Float32Array, R: number, hx: number, C: number, eps: number): void;
+  nerfFinalGrad?(z: Float32Array, g: Float32Array, W: Float32Array, rstd: Float32Array, dy: Float32Array, dz: Float32Array, dg: Float32Array, dW: Float32Array, db: Float32Array, R: number, hx: number, C: number): void;
 }
 
 /**
@@ -313,7 +320,29 @@ function fusedKernels(addon: ElementwiseAddon): Record<FusedKernel, tf.KernelFun
     }
     return { dims: [rows / a.L, a.L, a.h, Dh, a.eps] as const, D: a.h * Dh, a };
   };
+  const finalDims = (z: tf.TensorInfo, W: tf.TensorInfo, name: string) => {
+    const hx = z.shape[z.shape.length - 1]!;
+    if (W.shape.length !== 2 || W.shape[0] !== hx) throw new Error(`${name}: z [${z.shape}] and W [${W.shape}] do not fit`);
+    return [numel(z.shape) / Math.max(1, hx), hx, W.shape[1]!] as const;
+  };
   return {
+    nerfFinal: (args) => {
+      const { z, g, W, b } = args.inputs as In;
+      const { eps } = args.attrs as unknown as { eps: number };
+      checkF32('nerfFinal', { z: z!, g: g!, W: W!, b: b! });
+      const [R, hx, C] = finalDims(z!, W!, 'nerfFinal');
+      const { outs, ov, iv } = outputsAndViews(be(args), [[...z!.shape.slice(0, -1), C], [...z!.shape.slice(0, -1), 1]], [z!, g!, W!, b!]);
+      addon.nerfFinal!(iv[0]!, iv[1]!, iv[2]!, iv[3]!, ov[0]!, ov[1]!, R, hx, C, eps);
+      return outs;
+    },
+    nerfFinalGrad: (args) => {
+      const { z, g, W, rstd, dy } = args.inputs as In;
+      checkF32('nerfFinalGrad', { z: z!, g: g!, W: W!, rstd: rstd!, dy: dy! });
+      const [R, hx, C] = finalDims(z!, W!, 'nerfFinalGrad');
+      const { outs, ov, iv } = outputsAndViews(be(args), [z!.shape, g!.shape, W!.shape, [C]], [z!, g!, W!, rstd!, dy!]);
+      addon.nerfFinalGrad!(iv[0]!, iv[1]!, iv[2]!, iv[3]!, iv[4]!, ov[0]!, ov[1]!, ov[2]!, ov[3]!, R, hx, C);
+      return outs;
+    },
     attention: (args) => {
       const { qkv, qw, kw } = args.inputs as In;
       checkF32('attention', { qkv: qkv!, qw: qw!, kw: kw! });
@@ -429,6 +458,7 @@ function registerFused(): void {
   for (const [k, name] of Object.entries(FUSED_KERNELS) as [FusedKernel, string][]) {
     if ((k === 'nerfBlock' || k === 'nerfBlockGrad') && typeof addon.nerfBlockGrad !== 'function') continue; // an older add-on build
     if ((k === 'attention' || k === 'attentionGrad') && typeof addon.attentionGrad !== 'function') continue;
+    if ((k === 'nerfFinal' || k === 'nerfFinalGrad') && typeof addon.nerfFinalGrad !== 'function') continue;
     if (!tf.getKernel(name, BACKEND)) tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[k] });
   }
   fusedActive = true;
@@ -467,7 +497,7 @@ export function enableWasmKernelOverrides(): { active: boolean; reason: string }
 }
 
 function describeOverrides(): string {
-  const nerf = (fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.attention, BACKEND) ? '/attention' : '');
+  const nerf = (fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.attention, BACKEND) ? '/attention' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.nerfFinal, BACKEND) ? '/field output' : '');
   return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
 }
 

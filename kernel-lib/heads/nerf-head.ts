@@ -91,8 +91,22 @@ function nerfBlockFused(params: Params, j: number, z: tf.Tensor3D, gen: tf.Tenso
   )(z, param(params, `blocks.${j}.norm.weight`), gen) as tf.Tensor3D;
 }
 
-/** NerfFinalLayer: RMSNorm(hx) -> Linear(hx -> C), zero-initialised.  z [N, P, hx] -> [N, P, C] */
+/**
+ * NerfFinalLayer: RMSNorm(hx) -> Linear(hx -> C), zero-initialised.  z [N, P, hx] -> [N, P, C]
+ * One fused kernel pair per call where the wasm backend has them (kernel-lib/native/field-output.cc).
+ */
 export function nerfFinal(params: Params, z: tf.Tensor3D): tf.Tensor3D {
+  const [g, W, b] = ['final_layer.norm.weight', 'final_layer.linear.weight', 'final_layer.linear.bias'].map((n) => param(params, n));
+  if (fusedKernel('nerfFinal') && [z, g!, W!, b!].every((t) => t.dtype === 'float32')) {
+    const attrs = { eps: RMS_EPS };
+    return fusedOp(
+      ([z, g, W, b]) => {
+        const [out, rstd] = runFused(FUSED_KERNELS.nerfFinal, { z: z!, g: g!, W: W!, b: b! }, attrs);
+        return { value: out!, save: [z!, g!, W!, rstd!] };
+      },
+      (dy, [z, g, W, rstd]) => runFused(FUSED_KERNELS.nerfFinalGrad, { z: z!, g: g!, W: W!, rstd: rstd!, dy }),
+    )(z, g!, W!, b!) as tf.Tensor3D;
+  }
   return tf.tidy(
     () =>
       linearNd(rmsNorm(z, param(params, 'final_layer.norm.weight')), param(params, 'final_layer.linear.weight'), param(params, 'final_layer.linear.bias')) as tf.Tensor3D,

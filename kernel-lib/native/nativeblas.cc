@@ -55,6 +55,7 @@
 #include <dlfcn.h>
 
 #include "attention.h"
+#include "field-output.h"
 #include "dnnl-gemm.h"
 #ifdef BF16GEMM_X86
 #include <immintrin.h>
@@ -1629,6 +1630,35 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// nerfFinal(z, g, W, b, out, rstd, R, hx, C, eps) and nerfFinalGrad(z, g, W, rstd, dy, dz, dg, dW,
+// db, R, hx, C): see field-output.h.
+bool final_sizes(napi_env env, const char* fn, const KArgs& a, int64_t* R, int64_t* hx, int64_t* C) {
+  return get_size(env, fn, "R", a.num[0], R) && get_size(env, fn, "hx", a.num[1], hx) && get_size(env, fn, "C", a.num[2], C);
+}
+
+napi_value NerfFinal(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"z", "g", "W", "b", "out", "rstd", "R", "hx", "C", "eps"};
+  KArgs a{};
+  int64_t R = 0, hx = 0, C = 0;
+  if (!parse_args(env, info, "nerfFinal", names, 6, 4, a) || !final_sizes(env, "nerfFinal", a, &R, &hx, &C) ||
+      !check_lengths(env, "nerfFinal", names, a, {R * hx, hx, hx * C, C, R * C, R}))
+    return nullptr;
+  if (hx > 0) field_output::forward(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], R, hx, C, static_cast<float>(a.num[3]), g.threads);
+  else std::fill(a.v[4], a.v[4] + R * C, 0.0f);
+  return undefined_value(env);
+}
+
+napi_value NerfFinalGrad(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"z", "g", "W", "rstd", "dy", "dz", "dg", "dW", "db", "R", "hx", "C"};
+  KArgs a{};
+  int64_t R = 0, hx = 0, C = 0;
+  if (!parse_args(env, info, "nerfFinalGrad", names, 9, 3, a) || !final_sizes(env, "nerfFinalGrad", a, &R, &hx, &C) ||
+      !check_lengths(env, "nerfFinalGrad", names, a, {R * hx, hx, hx * C, R, R * C, R * hx, hx, hx * C, C}))
+    return nullptr;
+  field_output::backward(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], a.v[6], a.v[7], a.v[8], R, hx, C, g.threads);
+  return undefined_value(env);
+}
+
 napi_value SetSimd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1720,6 +1750,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"nerfBlockBf16", nullptr, NerfBlockBf16, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"attentionGrad", nullptr, AttentionGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"nerfFinal", nullptr, NerfFinal, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"nerfFinalGrad", nullptr, NerfFinalGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setSimd", nullptr, SetSimd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
