@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { createConfig, type ModelConfig, type NerfHeadConfig } from '../config/model-config';
 import { PRESETS } from '../config/presets';
-import { l2Normalize, rmsNorm, silu, swiGluGate } from '../model/ops';
+import { gatedAdd, l2Normalize, normModulate, rmsNorm, silu, swiGluGate } from '../model/ops';
 import { createTrainConfig } from '../training/train-config';
 import { lossAndGrads, type Batch } from '../training/train-step';
 import { disposeTrainState, initTrainState } from '../training/train';
@@ -167,8 +167,8 @@ ftest('fused kernels are registered and ops.ts uses them; disable drops them, en
     return names;
   };
   const on = await all();
-  // (the NerfBlock, attention and field-output kernels have their own tests below)
-  for (const [k, name] of Object.entries(FUSED_KERNELS)) if (!k.startsWith('nerfBlock') && !k.startsWith('attention') && !k.startsWith('nerfFinal')) assert.ok(on.has(name), `${name} did not run`);
+  // (the NerfBlock, attention, field-output and adaLN kernels have their own tests below)
+  for (const [k, name] of Object.entries(FUSED_KERNELS)) if (!k.startsWith('nerfBlock') && !k.startsWith('attention') && !k.startsWith('nerfFinal') && !k.startsWith('normModulate') && !k.startsWith('gatedAdd')) assert.ok(on.has(name), `${name} did not run`);
   disableWasmKernelOverrides();
   try {
     const off = await all();
@@ -273,6 +273,21 @@ ftest('field output layer: forward and gradients (z, gain, W, b) equal RMSNorm -
     const ran = await kernelsRun(() => valueAndGrads(f, [z, g, W, b], r));
     for (const k of [FUSED_KERNELS.nerfFinal, FUSED_KERNELS.nerfFinalGrad]) assert.ok(ran.includes(k), `${k} did not run`);
     tf.dispose([z, g, W, b, r]);
+  }
+});
+
+ftest('adaLN pieces: normModulate and gatedAdd, forward and gradients equal the op formulas; the fused kernels run', async () => {
+  for (const [B, L, D, scale] of [[32, 16, 128, 1], [2, 5, 7, 1e-3], [1, 1, 384, 30]] as const) {
+    const x = rnd([B, L, D], scale), w = tf.tidy(() => tf.add(rnd([D], 0.2), 1)), shift = rnd([B, 1, D], 0.3), sc = rnd([B, 1, D], 0.3), h = rnd([B, L, D]), r = rnd([B, L, D]);
+    const nm = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => normModulate(a, b, c, d);
+    const ga = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => gatedAdd(a, b, c);
+    compare(`normModulate [${B}, ${L}, ${D}] forward`, () => nm(x, w, shift, sc), 1e-6); // the stock RMSNorm sums in float32
+    compare(`normModulate [${B}, ${L}, ${D}] gradients`, () => valueAndGrads(nm, [x, w, shift, sc], r), 1e-5);
+    compare(`gatedAdd [${B}, ${L}, ${D}] forward`, () => ga(x, sc, h), 0);
+    compare(`gatedAdd [${B}, ${L}, ${D}] gradients`, () => valueAndGrads(ga, [x, sc, h], r), 1e-5);
+    const ran = await kernelsRun(() => [...valueAndGrads(nm, [x, w, shift, sc], r), ...valueAndGrads(ga, [x, sc, h], r)]);
+    for (const k of ['normModulate', 'normModulateGrad', 'gatedAdd', 'gatedAddGrad'] as const) assert.ok(ran.includes(FUSED_KERNELS[k]), `${FUSED_KERNELS[k]} did not run`);
+    tf.dispose([x, w, shift, sc, h, r]);
   }
 });
 
@@ -750,8 +765,10 @@ for (const [label, model, B] of MODELS) {
       tf.dispose([x, y]);
       return Object.values(grads);
     }));
-    // the fused NerfBlock normalises the generated weights itself: the L2 kernels are not run there
-    const expected = Object.entries(FUSED_KERNELS).filter(([k]) => k !== 'l2Normalize' && k !== 'l2NormalizeGrad').map(([, name]) => name);
+    // the fused NerfBlock normalises the generated weights itself, and every RMSNorm of the model
+    // sits inside a larger fused kernel (attention, adaLN, NerfBlock, field output): the L2 and
+    // RMSNorm kernels are not run there
+    const expected = Object.entries(FUSED_KERNELS).filter(([k]) => !k.startsWith('l2Normalize') && !k.startsWith('rmsNorm')).map(([, name]) => name);
     for (const name of expected) assert.ok(kernels.has(name), `${name} not used by the training step`);
     const t0 = Date.now();
     const on = trainingStep(model, B, state.params);

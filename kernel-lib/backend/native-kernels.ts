@@ -33,7 +33,8 @@
  *    attention.cc): q/k RMSNorm, RoPE, softmax(q k^T) v from the qkv projection to the heads
  *    merged for the output projection (~35 kernels forward and ~70 backward per block before);
  *    and the field's output layer (RMSNorm then Linear(hx -> C) on every pixel row, one pass:
- *    kernel-lib/native/field-output.cc).
+ *    kernel-lib/native/field-output.cc); and the trunk block's adaLN pieces: RMSNorm then modulate,
+ *    and the gated residual (kernel-lib/native/adaln.cc).
  *    Every other backend keeps the op formulas.
  *
  * `enableWasmKernelOverrides()` registers them (idempotent; `enableNativeMatmul` calls it, so
@@ -64,6 +65,10 @@ export const FUSED_KERNELS = {
   attentionGrad: 'PixnerdAttentionGrad',
   nerfFinal: 'PixnerdNerfFinal',
   nerfFinalGrad: 'PixnerdNerfFinalGrad',
+  normModulate: 'PixnerdNormModulate',
+  normModulateGrad: 'PixnerdNormModulateGrad',
+  gatedAdd: 'PixnerdGatedAdd',
+  gatedAddGrad: 'PixnerdGatedAddGrad',
 } as const;
 export type FusedKernel = keyof typeof FUSED_KERNELS;
 
@@ -89,6 +94,11 @@ interface ElementwiseAddon {
   /** The field's output layer (kernel-lib/native/field-output.h). Absent in older builds. */
   nerfFinal?(z: Float32Array, g: Float32Array, W: Float32Array, b: Float32Array, out: Float32Array, rstd: Float32Array, R: number, hx: number, C: number, eps: number): void;
   nerfFinalGrad?(z: Float32Array, g: Float32Array, W: Float32Array, rstd: Float32Array, dy: Float32Array, dz: Float32Array, dg: Float32Array, dW: Float32Array, db: Float32Array, R: number, hx: number, C: number): void;
+  /** The trunk's adaLN pieces (kernel-lib/native/adaln.h). Absent in older builds. */
+  normModulate?(x: Float32Array, w: Float32Array, shift: Float32Array, scale: Float32Array, y: Float32Array, rstd: Float32Array, B: number, L: number, D: number, eps: number): void;
+  normModulateGrad?(x: Float32Array, w: Float32Array, scale: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, dshift: Float32Array, dscale: Float32Array, B: number, L: number, D: number): void;
+  gatedAdd?(s: Float32Array, gate: Float32Array, h: Float32Array, y: Float32Array, B: number, L: number, D: number): void;
+  gatedAddGrad?(gate: Float32Array, h: Float32Array, dy: Float32Array, ds: Float32Array, dgate: Float32Array, dh: Float32Array, B: number, L: number, D: number): void;
 }
 
 /**
@@ -325,7 +335,48 @@ function fusedKernels(addon: ElementwiseAddon): Record<FusedKernel, tf.KernelFun
     if (W.shape.length !== 2 || W.shape[0] !== hx) throw new Error(`${name}: z [${z.shape}] and W [${W.shape}] do not fit`);
     return [numel(z.shape) / Math.max(1, hx), hx, W.shape[1]!] as const;
   };
+  /** [B, L, D] of x [B, L, D] with the per-image vectors [B, 1, D] checked against it. */
+  const bld = (x: tf.TensorInfo, vecs: tf.TensorInfo[], name: string) => {
+    const [B, L, D] = x.shape as [number, number, number];
+    if (x.shape.length !== 3 || vecs.some((v) => v.shape.join() !== `${B},1,${D}`)) throw new Error(`${name}: [${x.shape}] with [${vecs.map((v) => v.shape).join('], [')}]: [B, L, D] and [B, 1, D] expected`);
+    return [B, L, D] as const;
+  };
   return {
+    normModulate: (args) => {
+      const { x, w, shift, scale } = args.inputs as In;
+      const { eps } = args.attrs as unknown as { eps: number };
+      checkF32('normModulate', { x: x!, w: w!, shift: shift!, scale: scale! });
+      const dims = bld(x!, [shift!, scale!], 'normModulate');
+      if (w!.shape.join() !== `${dims[2]}`) throw new Error(`normModulate: gain [${w!.shape}] for ${dims[2]} channels`);
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape, [dims[0], dims[1], 1]], [x!, w!, shift!, scale!]);
+      addon.normModulate!(iv[0]!, iv[1]!, iv[2]!, iv[3]!, ov[0]!, ov[1]!, ...dims, eps);
+      return outs;
+    },
+    normModulateGrad: (args) => {
+      const { x, w, scale, rstd, dy } = args.inputs as In;
+      checkF32('normModulateGrad', { x: x!, w: w!, scale: scale!, rstd: rstd!, dy: dy! });
+      const dims = bld(x!, [scale!], 'normModulateGrad');
+      const { outs, ov, iv } = outputsAndViews(be(args), [x!.shape, w!.shape, scale!.shape, scale!.shape], [x!, w!, scale!, rstd!, dy!]);
+      addon.normModulateGrad!(iv[0]!, iv[1]!, iv[2]!, iv[3]!, iv[4]!, ov[0]!, ov[1]!, ov[2]!, ov[3]!, ...dims);
+      return outs;
+    },
+    gatedAdd: (args) => {
+      const { s, gate, h } = args.inputs as In;
+      checkF32('gatedAdd', { s: s!, gate: gate!, h: h! });
+      const dims = bld(s!, [gate!], 'gatedAdd');
+      if (h!.shape.join() !== s!.shape.join()) throw new Error(`gatedAdd: s [${s!.shape}] and h [${h!.shape}] differ`);
+      const { outs, ov, iv } = outputsAndViews(be(args), [s!.shape], [s!, gate!, h!]);
+      addon.gatedAdd!(iv[0]!, iv[1]!, iv[2]!, ov[0]!, ...dims);
+      return outs[0]!;
+    },
+    gatedAddGrad: (args) => {
+      const { gate, h, dy } = args.inputs as In;
+      checkF32('gatedAddGrad', { gate: gate!, h: h!, dy: dy! });
+      const dims = bld(h!, [gate!], 'gatedAddGrad');
+      const { outs, ov, iv } = outputsAndViews(be(args), [h!.shape, gate!.shape, h!.shape], [gate!, h!, dy!]);
+      addon.gatedAddGrad!(iv[0]!, iv[1]!, iv[2]!, ov[0]!, ov[1]!, ov[2]!, ...dims);
+      return outs;
+    },
     nerfFinal: (args) => {
       const { z, g, W, b } = args.inputs as In;
       const { eps } = args.attrs as unknown as { eps: number };
@@ -459,6 +510,7 @@ function registerFused(): void {
     if ((k === 'nerfBlock' || k === 'nerfBlockGrad') && typeof addon.nerfBlockGrad !== 'function') continue; // an older add-on build
     if ((k === 'attention' || k === 'attentionGrad') && typeof addon.attentionGrad !== 'function') continue;
     if ((k === 'nerfFinal' || k === 'nerfFinalGrad') && typeof addon.nerfFinalGrad !== 'function') continue;
+    if (k.startsWith('normModulate') || k.startsWith('gatedAdd')) if (typeof addon.gatedAddGrad !== 'function') continue;
     if (!tf.getKernel(name, BACKEND)) tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[k] });
   }
   fusedActive = true;
@@ -497,7 +549,7 @@ export function enableWasmKernelOverrides(): { active: boolean; reason: string }
 }
 
 function describeOverrides(): string {
-  const nerf = (fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.attention, BACKEND) ? '/attention' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.nerfFinal, BACKEND) ? '/field output' : '');
+  const nerf = (fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.attention, BACKEND) ? '/attention' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.nerfFinal, BACKEND) ? '/field output' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.gatedAdd, BACKEND) ? '/adaLN' : '');
   return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
 }
 

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { attention } from './attention';
-import { linear, modulate, param, rmsNorm, swiGluGate, type Params } from './ops';
+import { gatedAdd, linear, normModulate, param, swiGluGate, type Params } from './ops';
 import type { RopeTables } from './rope';
 
 /** SwiGLU: w2(SiLU(w1 z) * w3 z), all bias-free.  z [N, D] -> [N, D] */
@@ -35,10 +35,10 @@ export function ditBlock(params: Params, i: number, s: tf.Tensor3D, c: tf.Tensor
   const pre = `blocks.${i}`;
   return tf.tidy(() => {
     const [shiftA, scaleA, gateA, shiftM, scaleM, gateM] = adaLN(params, `${pre}.adaLN_modulation.0`, c, 6);
-    const za = modulate(rmsNorm(s, param(params, `${pre}.norm1.weight`)), shiftA, scaleA) as tf.Tensor3D;
-    const s1 = tf.add(s, tf.mul(gateA, attention(params, `${pre}.attn`, za, numHeads, rope))); // [B, L, D]
-    const zm = modulate(rmsNorm(s1, param(params, `${pre}.norm2.weight`)), shiftM, scaleM);
+    const za = normModulate(s, param(params, `${pre}.norm1.weight`), shiftA, scaleA) as tf.Tensor3D;
+    const s1 = gatedAdd(s, gateA, attention(params, `${pre}.attn`, za, numHeads, rope)); // [B, L, D]
+    const zm = normModulate(s1, param(params, `${pre}.norm2.weight`), shiftM, scaleM);
     const ffn = swiglu(params, `${pre}.mlp`, zm.reshape([B * L, D])).reshape([B, L, D]);
-    return tf.add(s1, tf.mul(gateM, ffn)) as tf.Tensor3D; //                                      [B, L, D]
+    return gatedAdd(s1, gateM, ffn) as tf.Tensor3D; //                                            [B, L, D]
   });
 }

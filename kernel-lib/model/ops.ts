@@ -114,6 +114,36 @@ export function modulate(z: tf.Tensor, shift: tf.Tensor, scale: tf.Tensor): tf.T
   return tf.tidy(() => tf.add(tf.mul(z, tf.add(scale, 1)), shift));
 }
 
+const allF32 = (ts: tf.Tensor[]) => ts.every((t) => t.dtype === 'float32');
+
+/**
+ * modulate(rmsNorm(x, weight), shift, scale), as one fused kernel pair where registered.
+ * x [B, L, D], weight [D], shift/scale [B, 1, D] -> [B, L, D]
+ */
+export function normModulate(x: tf.Tensor, weight: tf.Tensor, shift: tf.Tensor, scale: tf.Tensor): tf.Tensor {
+  if (x.rank === 3 && weight.rank === 1 && allF32([x, weight, shift, scale]) && fusedKernel('normModulate')) {
+    return fusedOp(
+      ([x, w, shift, scale]) => {
+        const [y, rstd] = runFused(FUSED_KERNELS.normModulate, { x: x!, w: w!, shift: shift!, scale: scale! }, { eps: RMS_EPS });
+        return { value: y!, save: [x!, w!, scale!, rstd!] };
+      },
+      (dy, [x, w, scale, rstd]) => runFused(FUSED_KERNELS.normModulateGrad, { x: x!, w: w!, scale: scale!, rstd: rstd!, dy }),
+    )(x, weight, shift, scale);
+  }
+  return tf.tidy(() => modulate(rmsNorm(x, weight), shift, scale));
+}
+
+/** The gated residual s + gate * h, as one fused kernel pair where registered.  s, h [B, L, D], gate [B, 1, D] -> [B, L, D] */
+export function gatedAdd(s: tf.Tensor, gate: tf.Tensor, h: tf.Tensor): tf.Tensor {
+  if (s.rank === 3 && allF32([s, gate, h]) && fusedKernel('gatedAdd')) {
+    return fusedOp(
+      ([s, gate, h]) => ({ value: runFused(FUSED_KERNELS.gatedAdd, { s: s!, gate: gate!, h: h! })[0]!, save: [gate!, h!] }),
+      (dy, [gate, h]) => runFused(FUSED_KERNELS.gatedAddGrad, { gate: gate!, h: h!, dy }),
+    )(s, gate, h);
+  }
+  return tf.tidy(() => tf.add(s, tf.mul(gate, h)));
+}
+
 /**
  * L2-normalises along `axis` as torch.nn.functional.normalize: x / max(||x||, eps).
  * Used on the generated field weights along their input axis.

@@ -54,6 +54,7 @@
 #include <node_api.h>
 #include <dlfcn.h>
 
+#include "adaln.h"
 #include "attention.h"
 #include "field-output.h"
 #include "dnnl-gemm.h"
@@ -1659,6 +1660,57 @@ napi_value NerfFinalGrad(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// normModulate(x, w, shift, scale, y, rstd, B, L, D, eps), normModulateGrad(x, w, scale, rstd, dy,
+// dx, dw, dshift, dscale, B, L, D), gatedAdd(s, gate, h, y, B, L, D), gatedAddGrad(gate, h, dy, ds,
+// dgate, dh, B, L, D): see adaln.h.
+bool bld(napi_env env, const char* fn, const KArgs& a, int64_t* B, int64_t* L, int64_t* D) {
+  return get_size(env, fn, "B", a.num[0], B) && get_size(env, fn, "L", a.num[1], L) && get_size(env, fn, "D", a.num[2], D);
+}
+
+napi_value NormModulate(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"x", "w", "shift", "scale", "y", "rstd", "B", "L", "D", "eps"};
+  KArgs a{};
+  int64_t B = 0, L = 0, D = 0;
+  if (!parse_args(env, info, "normModulate", names, 6, 4, a) || !bld(env, "normModulate", a, &B, &L, &D) ||
+      !check_lengths(env, "normModulate", names, a, {B * L * D, D, B * D, B * D, B * L * D, B * L}))
+    return nullptr;
+  if (D > 0) adaln::norm_modulate(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D, static_cast<float>(a.num[3]));
+  return undefined_value(env);
+}
+
+napi_value NormModulateGrad(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"x", "w", "scale", "rstd", "dy", "dx", "dw", "dshift", "dscale", "B", "L", "D"};
+  KArgs a{};
+  int64_t B = 0, L = 0, D = 0;
+  if (!parse_args(env, info, "normModulateGrad", names, 9, 3, a) || !bld(env, "normModulateGrad", a, &B, &L, &D) ||
+      !check_lengths(env, "normModulateGrad", names, a, {B * L * D, D, B * D, B * L, B * L * D, B * L * D, D, B * D, B * D}))
+    return nullptr;
+  adaln::norm_modulate_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], a.v[6], a.v[7], a.v[8], B, L, D);
+  return undefined_value(env);
+}
+
+napi_value GatedAdd(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"s", "gate", "h", "y", "B", "L", "D"};
+  KArgs a{};
+  int64_t B = 0, L = 0, D = 0;
+  if (!parse_args(env, info, "gatedAdd", names, 4, 3, a) || !bld(env, "gatedAdd", a, &B, &L, &D) ||
+      !check_lengths(env, "gatedAdd", names, a, {B * L * D, B * D, B * L * D, B * L * D}))
+    return nullptr;
+  adaln::gated_add(a.v[0], a.v[1], a.v[2], a.v[3], B, L, D);
+  return undefined_value(env);
+}
+
+napi_value GatedAddGrad(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"gate", "h", "dy", "ds", "dgate", "dh", "B", "L", "D"};
+  KArgs a{};
+  int64_t B = 0, L = 0, D = 0;
+  if (!parse_args(env, info, "gatedAddGrad", names, 6, 3, a) || !bld(env, "gatedAddGrad", a, &B, &L, &D) ||
+      !check_lengths(env, "gatedAddGrad", names, a, {B * D, B * L * D, B * L * D, B * L * D, B * D, B * L * D}))
+    return nullptr;
+  adaln::gated_add_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D);
+  return undefined_value(env);
+}
+
 napi_value SetSimd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1752,6 +1804,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"attentionGrad", nullptr, AttentionGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"nerfFinal", nullptr, NerfFinal, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"nerfFinalGrad", nullptr, NerfFinalGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"normModulate", nullptr, NormModulate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"normModulateGrad", nullptr, NormModulateGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatedAdd", nullptr, GatedAdd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatedAddGrad", nullptr, GatedAddGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setSimd", nullptr, SetSimd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   CHECK(napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
