@@ -9,7 +9,7 @@ import { gatedAdd, l2Normalize, normModulate, rmsNorm, silu, swiGluGate } from '
 import { createTrainConfig } from '../training/train-config';
 import { lossAndGrads, type Batch } from '../training/train-step';
 import { disposeTrainState, initTrainState } from '../training/train';
-import { disableWasmKernelOverrides, enableWasmKernelOverrides, FUSED_KERNELS, fusedKernel, reductionBlock, wasmKernelOverridesActive } from './native-kernels';
+import { broadcastAddPlan, mergeAxes, disableWasmKernelOverrides, enableWasmKernelOverrides, FUSED_KERNELS, fusedKernel, reductionBlock, wasmKernelOverridesActive } from './native-kernels';
 import { loadNativeBlas } from './native-matmul';
 import { nerfField, nerfFinal } from '../heads/nerf-head';
 import { initParams } from '../model/params';
@@ -288,6 +288,53 @@ ftest('adaLN pieces: normModulate and gatedAdd, forward and gradients equal the 
     const ran = await kernelsRun(() => [...valueAndGrads(nm, [x, w, shift, sc], r), ...valueAndGrads(ga, [x, sc, h], r)]);
     for (const k of ['normModulate', 'normModulateGrad', 'gatedAdd', 'gatedAddGrad'] as const) assert.ok(ran.includes(FUSED_KERNELS[k]), `${FUSED_KERNELS[k]} did not run`);
     tf.dispose([x, w, shift, sc, h, r]);
+  }
+});
+
+test('broadcastAddPlan: same shapes and repeats along leading axes; anything else stock', () => {
+  assert.equal(broadcastAddPlan([4, 5], [4, 5]), { swap: false, m: 20 });
+  assert.equal(broadcastAddPlan([512, 256, 64], [256, 64]), { swap: false, m: 256 * 64 });
+  assert.equal(broadcastAddPlan([3, 4, 8], [1, 1, 8]), { swap: false, m: 8 });
+  assert.equal(broadcastAddPlan([8], [2, 3, 8]), { swap: true, m: 8 });
+  assert.is(broadcastAddPlan([3, 4, 8], [4, 1]), null); // a repeat inside
+  assert.is(broadcastAddPlan([3, 4, 8], [3, 1, 8]), null);
+  assert.is(broadcastAddPlan([1, 8], [4, 8]), null);
+});
+
+test('mergeAxes: size-1 axes dropped, neighbours merged', () => {
+  assert.equal(mergeAxes([2, 4, 8, 4, 8, 3], [0, 1, 3, 2, 4, 5]), { shape: [8, 8, 4, 24], perm: [0, 2, 1, 3] });
+  assert.equal(mergeAxes([2, 3, 4], [0, 1, 2]), { shape: [24], perm: [0] });
+  assert.equal(mergeAxes([2, 1, 3], [2, 1, 0]), { shape: [2, 3], perm: [1, 0] });
+  assert.equal(mergeAxes([1, 1], [1, 0]), { shape: [1], perm: [0] });
+});
+
+ftest('Transpose: float32 permutations run in the add-on, bit-identical to the stock kernel', () => {
+  const cases: [number[], number[]][] = [
+    [[32, 4, 16, 4, 16, 3], [0, 1, 3, 2, 4, 5]], // patchify at bench-S
+    [[32, 4, 4, 16, 16, 3], [0, 1, 3, 2, 4, 5]], // unpatchify
+    [[32, 4, 8, 4, 8, 3], [0, 1, 3, 5, 2, 4]], //   the linear head's (last axis moves)
+    [[64, 1, 48, 40], [3, 1, 0, 2]], //             a size-1 axis, full reversal of the rest
+    [[300, 200], [1, 0]],
+  ];
+  for (const [shape, perm] of cases) {
+    const x = rnd(shape);
+    compare(`transpose [${shape}] by [${perm}]`, () => tf.transpose(x, perm), 0);
+    tf.dispose(x);
+  }
+});
+
+ftest('Add: same-shape and leading-axis broadcasts run threaded in the add-on, bit-identical to the stock kernel', () => {
+  const cases: [number[], number[]][] = [
+    [[512, 64, 64], [64, 64]], // the field's pixel embedding (2M elements: threaded)
+    [[1 << 20], [1 << 20]], //    same shape, threaded
+    [[64, 700], [700]], //        one thread
+    [[700], [64, 700]], //        the repeated operand first
+    [[64, 9, 9], [64, 1, 9]], //  a broadcast it does not take: stock
+  ];
+  for (const [sa, sb] of cases) {
+    const a = rnd(sa), b = rnd(sb);
+    compare(`add [${sa}] + [${sb}]`, () => tf.add(a, b), 0);
+    tf.dispose([a, b]);
   }
 });
 

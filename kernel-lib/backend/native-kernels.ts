@@ -14,6 +14,12 @@
  *    Sharing buffers is safe because no tfjs kernel writes to its inputs and `Variable.assign`
  *    swaps buffers; in-place writers (kernel-lib/backend/native-update.ts) copy a buffer whose
  *    refCount is above 1 first. Values are bit-identical to the stock kernels.
+ * 1b. `Add` of float32 tensors of the same shape, or where one repeats along the other's leading
+ *    axes ([N, P, hx] + [P, hx]: the field's pixel embedding, 33 MB at bench-S), in one threaded
+ *    pass in the add-on (the stock kernel is single-threaded); bit-identical. Small adds and
+ *    other broadcasts stay stock. `Transpose` of float32 tensors likewise: threaded copies of the
+ *    runs that stay contiguous (patchify and unpatchify: 6-D permutations, ~1.2 ms each at
+ *    bench-S on the stock kernel).
  * 2. `Sum` over axes that are not the innermost: the stock kernel transposes them to the end
  *    first (a full copy; a [256, 256, 64] -> [64] gain gradient took ~30 ms). Where the reduced
  *    axes are one contiguous block ([outer, R, inner] after merging), ours sums in one pass,
@@ -46,7 +52,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadNativeBlas, nativeMatmulBf16, type NativeBlasAddon } from './native-matmul';
 
 const BACKEND = 'wasm';
-const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'Sum', 'Mean'] as const;
+const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'Sum', 'Mean', 'Add', 'Transpose'] as const;
 type Overridden = (typeof OVERRIDDEN)[number];
 
 /** Names of the fused kernels (registered on wasm only, with the add-on). */
@@ -74,6 +80,10 @@ export type FusedKernel = keyof typeof FUSED_KERNELS;
 
 /** The add-on's element-wise functions (views of the wasm heap; sizes in elements). */
 interface ElementwiseAddon {
+  /** out = x with axes permuted (shape, perm as Float32Arrays); absent in older builds. */
+  transpose?(x: Float32Array, out: Float32Array, shape: Float32Array, perm: Float32Array): void;
+  /** out[i] = a[i] + b[i mod m]; absent in older builds. */
+  addBroadcast?(a: Float32Array, b: Float32Array, out: Float32Array, n: number, m: number): void;
   reduceSum(x: Float32Array, out: Float32Array, outer: number, R: number, inner: number): void;
   silu(x: Float32Array, y: Float32Array): void;
   siluGrad(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
@@ -277,12 +287,88 @@ function makeSum(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
   };
 }
 
+/** Adds below this many elements stay on the stock kernel (the call costs more than it saves). */
+const ADD_MIN_ELEMENTS = 1 << 15;
+
+/**
+ * The operand order and repeat length of a float32 add our kernel can run: the same shape, or
+ * one operand's shape (leading 1s dropped) equal to the trailing axes of the other's, which it
+ * then repeats along ([N, P, hx] + [P, hx]: the field's pixel embedding). Else null.
+ */
+export function broadcastAddPlan(a: readonly number[], b: readonly number[]): { swap: boolean; m: number } | null {
+  const strip = (s: readonly number[]) => s.slice(Math.max(0, s.findIndex((d) => d !== 1)));
+  const trailing = (big: readonly number[], small: readonly number[]) => {
+    const t = strip(small);
+    return t.length <= big.length && t.every((d, i) => d === big[big.length - t.length + i]);
+  };
+  if (a.length >= b.length && trailing(a, b)) return { swap: false, m: numel(b) };
+  if (b.length > a.length && trailing(b, a)) return { swap: true, m: numel(a) };
+  return null;
+}
+
+/** Add: float32 broadcasts along leading axes in one threaded pass (add-on); the rest stock. Bit-identical. */
+function makeAdd(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  const addon = elementwiseAddon();
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const plan = addon?.addBroadcast && a.dtype === 'float32' && b.dtype === 'float32' ? broadcastAddPlan(a.shape, b.shape) : null;
+    const [big, small] = plan?.swap ? [b, a] : [a, b];
+    const n = numel(big.shape);
+    if (!plan || n < ADD_MIN_ELEMENTS || plan.m === 0) return st.get('Add')!.kernelFunc(args);
+    const backend = args.backend as BackendWasm;
+    const out = backend.makeOutput([...big.shape], 'float32');
+    addon!.addBroadcast!(backend.typedArrayFromHeap(big) as Float32Array, backend.typedArrayFromHeap(small) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, n, plan.m);
+    return out;
+  };
+}
+
+/**
+ * A transpose with size-1 axes dropped and axes that stay neighbours merged: the same data
+ * movement on fewer, longer axes (patchify's 6-D permutation becomes 4-D with runs of p*C).
+ */
+export function mergeAxes(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  const kept = shape.map((d, i) => (d !== 1 ? i : -1)).filter((i) => i >= 0);
+  if (kept.length === 0) return { shape: [1], perm: [0] };
+  const index = new Map(kept.map((a, i) => [a, i]));
+  const s = kept.map((a) => shape[a]!);
+  const groups: number[][] = [];
+  for (const a of perm.filter((a) => shape[a] !== 1).map((a) => index.get(a)!)) {
+    const g = groups[groups.length - 1];
+    if (g && a === g[g.length - 1]! + 1) g.push(a);
+    else groups.push([a]);
+  }
+  const byInput = [...groups].sort((x, y) => x[0]! - y[0]!);
+  return { shape: byInput.map((g) => g.reduce((n, a) => n * s[a]!, 1)), perm: groups.map((g) => byInput.indexOf(g)) };
+}
+
+/** Transposes below this many elements stay on the stock kernel. */
+const TRANSPOSE_MIN_ELEMENTS = 1 << 14;
+
+/** Transpose: float32, threaded row copies in the add-on (runs of the axes that stay last); bit-identical. */
+function makeTranspose(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  const addon = elementwiseAddon();
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { perm } = args.attrs as unknown as { perm: number[] };
+    const n = numel(x.shape);
+    if (!addon?.transpose || x.dtype !== 'float32' || n < TRANSPOSE_MIN_ELEMENTS) return st.get('Transpose')!.kernelFunc(args);
+    const m = mergeAxes(x.shape, perm);
+    if (m.shape.length > 8) return st.get('Transpose')!.kernelFunc(args);
+    const backend = args.backend as BackendWasm;
+    const out = backend.makeOutput(perm.map((a) => x.shape[a]!), 'float32');
+    addon.transpose(backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(out) as Float32Array, Float32Array.from(m.shape), Float32Array.from(m.perm));
+    return out;
+  };
+}
+
 const FACTORIES: Record<Overridden, (st: Map<Overridden, tf.KernelConfig>) => tf.KernelFunc> = {
   Identity: makeIdentity,
   Cast: makeCast,
   Slice: makeSlice,
   Sum: makeSum,
   Mean: makeMean,
+  Add: makeAdd,
+  Transpose: makeTranspose,
 };
 
 // ---- fused model kernels -----------------------------------------------------------------------
@@ -550,7 +636,7 @@ export function enableWasmKernelOverrides(): { active: boolean; reason: string }
 
 function describeOverrides(): string {
   const nerf = (fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.attention, BACKEND) ? '/attention' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.nerfFinal, BACKEND) ? '/field output' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.gatedAdd, BACKEND) ? '/adaLN' : '');
-  return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
+  return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${elementwiseAddon()?.addBroadcast ? ', threaded broadcast Add and Transpose (add-on)' : ''}${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
 }
 
 /** Puts the stock wasm kernels back and drops the fused ones (no-op when ours are not registered). */

@@ -537,6 +537,15 @@ void reduce_sum(const float* x, float* out, int64_t outer, int64_t R, int64_t in
   }
 }
 
+// out[i] = a[i] + b[i mod m] for i in [i0, i1): b repeats along a's leading axes (a broadcast add).
+VEC void add_range(const float* __restrict a, const float* __restrict b, float* __restrict out, int64_t m, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1;) {
+    const int64_t j = i % m, run = std::min(i1 - i, m - j);
+    for (int64_t k = 0; k < run; k++) out[i + k] = a[i + k] + b[j + k];
+    i += run;
+  }
+}
+
 // RMSNorm over rows [r0, r1) of n: rstd = 1 / sqrt(mean(x^2) + eps), y = (x rstd) w.
 VEC void rms_norm_rows(const float* __restrict x, const float* __restrict w, float* __restrict y, float* __restrict rstd,
                        int64_t r0, int64_t r1, int64_t n, float eps) {
@@ -1087,6 +1096,37 @@ void nerf_block_grad(NerfArgs q, float* dg) {
   }
 }
 
+// ---- transpose (the wasm backend's Transpose, float32) ---------------------------------------
+
+// out = x with its axes permuted: out axis i is x axis perm[i]; shape is x's (rank <= 8, axes
+// already merged by the caller). Whole output rows (the last axis) per unit of work; a memcpy
+// when the last axis stays last, else a strided gather.
+void transpose(const float* x, float* out, const int64_t* shape, const int64_t* perm, int rank) {
+  int64_t in_stride[8], oshape[8];
+  in_stride[rank - 1] = 1;
+  for (int d = rank - 2; d >= 0; d--) in_stride[d] = in_stride[d + 1] * shape[d + 1];
+  for (int i = 0; i < rank; i++) oshape[i] = shape[perm[i]];
+  const int64_t inner = oshape[rank - 1], rows = [&] {
+    int64_t r = 1;
+    for (int i = 0; i < rank - 1; i++) r *= oshape[i];
+    return r;
+  }();
+  const int64_t step = in_stride[perm[rank - 1]];
+  parallel_units(rows, inner, [=](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t rem = r, off = 0;
+      for (int i = rank - 2; i >= 0; i--) {
+        off += (rem % oshape[i]) * in_stride[perm[i]];
+        rem /= oshape[i];
+      }
+      float* o = out + r * inner;
+      if (step == 1) std::memcpy(o, x + off, sizeof(float) * static_cast<size_t>(inner));
+      else
+        for (int64_t k = 0; k < inner; k++) o[k] = x[off + k * step];
+    }
+  });
+}
+
 // ---- 3x3 im2col (the small CNN's convolutions, kernel-lib/classifier/im2col.ts) ---------------
 
 // x [B, H, W, C] -> out [B*Ho*Wo, 9*C], padding 1, stride s: row (b, i, j), column (ky*3+kx)*C + c
@@ -1401,6 +1441,50 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
       !check_lengths(env, "reduceSum", names, a, {outer * R * inner, outer * inner}))
     return nullptr;
   reduce_sum(a.v[0], a.v[1], outer, R, inner);
+  return undefined_value(env);
+}
+
+napi_value AddBroadcast(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"a", "b", "out", "n", "m"};
+  KArgs a;
+  int64_t n = 0, m = 0;
+  if (!parse_args(env, info, "addBroadcast", names, 3, 2, a) || !get_size(env, "addBroadcast", "n", a.num[0], &n) ||
+      !get_size(env, "addBroadcast", "m", a.num[1], &m) || !check_lengths(env, "addBroadcast", names, a, {n, m, n}))
+    return nullptr;
+  if (m == 0 || n % m != 0) {
+    napi_throw_range_error(env, nullptr, "nativeblas.addBroadcast: the length of b must divide that of a");
+    return nullptr;
+  }
+  const float *x = a.v[0], *b = a.v[1];
+  float* y = a.v[2];
+  parallel_for(n, [=](int64_t i0, int64_t i1) { add_range(x, b, y, m, i0, i1); });
+  return undefined_value(env);
+}
+
+// transpose(x, out, shape, perm): shape and perm as Float32Arrays of the same length (1-8).
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  static const char* const names[] = {"x", "out", "shape", "perm"};
+  KArgs a;
+  if (!parse_args(env, info, "transpose", names, 4, 0, a)) return nullptr;
+  const int rank = static_cast<int>(a.len[2]);
+  if (rank < 1 || rank > 8 || a.len[3] != a.len[2]) {
+    napi_throw_range_error(env, nullptr, "nativeblas.transpose: shape and perm must have the same length, 1 to 8");
+    return nullptr;
+  }
+  int64_t shape[8], perm[8], n = 1;
+  bool seen[8] = {false};
+  for (int i = 0; i < rank; i++) {
+    shape[i] = static_cast<int64_t>(a.v[2][i]);
+    perm[i] = static_cast<int64_t>(a.v[3][i]);
+    if (shape[i] < 0 || perm[i] < 0 || perm[i] >= rank || seen[perm[i]]) {
+      napi_throw_range_error(env, nullptr, "nativeblas.transpose: perm must be a permutation of the axes and sizes non-negative");
+      return nullptr;
+    }
+    seen[perm[i]] = true;
+    n *= shape[i];
+  }
+  if (!check_lengths(env, "transpose", names, a, {n, n})) return nullptr;
+  if (n > 0) transpose(a.v[0], a.v[1], shape, perm, rank);
   return undefined_value(env);
 }
 
@@ -1788,6 +1872,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adamwStep", nullptr, AdamWStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"emaStep", nullptr, EmaStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"addBroadcast", nullptr, AddBroadcast, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"transpose", nullptr, Transpose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"silu", nullptr, Silu, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"siluGrad", nullptr, SiluGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"swiGlu", nullptr, SwiGlu, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
