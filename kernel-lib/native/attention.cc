@@ -15,9 +15,10 @@
 // summed over units in order: the result does not depend on the thread count.
 #include "attention.h"
 
+#include "parallel.h"
+
 #include <algorithm>
 #include <cmath>
-#include <thread>
 #include <vector>
 
 namespace attention {
@@ -35,15 +36,7 @@ constexpr int64_t kParallelWork = int64_t(1) << 18;
 // f(u0, u1) over units [0, n), contiguous ranges on up to `threads` threads.
 template <class F>
 void parallel_units(int64_t n, int threads, int64_t work, F f) {
-  const int64_t nt = std::min<int64_t>({static_cast<int64_t>(std::max(1, threads)), n, std::max<int64_t>(1, work / kParallelWork)});
-  if (nt <= 1) {
-    f(int64_t(0), n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nt; t++) pool.emplace_back(f, n * t / nt, n * (t + 1) / nt);
-  f(int64_t(0), n / nt);
-  for (auto& th : pool) th.join();
+  native_parallel::ranges(n, std::min<int64_t>({static_cast<int64_t>(std::max(1, threads)), n, std::max<int64_t>(1, work / kParallelWork)}), f);
 }
 
 // One (batch, head): its rows of q, k, v in qkv, its columns of o, and scratch.

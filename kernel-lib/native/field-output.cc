@@ -14,9 +14,10 @@
 // depend on the thread count.
 #include "field-output.h"
 
+#include "parallel.h"
+
 #include <algorithm>
 #include <cmath>
-#include <thread>
 #include <vector>
 
 namespace field_output {
@@ -36,14 +37,9 @@ template <class F>
 void for_blocks(int64_t R, int threads, F f) {
   const int64_t blocks = (R + kBlock - 1) / kBlock;
   const int64_t nt = std::min<int64_t>({static_cast<int64_t>(std::max(1, threads)), blocks, std::max<int64_t>(1, R / kParallelRows)});
-  auto run = [&](int64_t b0, int64_t b1) {
+  native_parallel::ranges(blocks, nt, [&](int64_t b0, int64_t b1) {
     for (int64_t k = b0; k < b1; k++) f(k, k * kBlock, std::min(R, (k + 1) * kBlock));
-  };
-  if (nt <= 1) return run(0, blocks);
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nt; t++) pool.emplace_back(run, blocks * t / nt, blocks * (t + 1) / nt);
-  run(0, blocks / nt);
-  for (auto& th : pool) th.join();
+  });
 }
 
 constexpr int64_t kLanes = 16;  // partial sums per reduction: one AVX-512 vector
