@@ -14,6 +14,7 @@
 // results match the op path to ~1e-6.
 #include "adaln.h"
 
+#include "rms.h"
 #include <cmath>
 #include <vector>
 
@@ -28,9 +29,7 @@ void norm_modulate(const float* x, const float* w, const float* shift, const flo
       const int64_t r = b * L + l;
       const float* xr = x + r * D;
       float* yr = y + r * D;
-      double ss = 0;
-      for (int64_t d = 0; d < D; d++) ss += static_cast<double>(xr[d]) * xr[d];
-      const float rs = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(D)) + eps);
+      const float rs = native_rms::rstd(xr, D, eps);
       rstd[r] = rs;
       for (int64_t d = 0; d < D; d++) yr[d] = ((xr[d] * rs) * w[d]) * (sc[d] + 1.0f) + sh[d];
     }

@@ -16,6 +16,7 @@
 #include "attention.h"
 
 #include "parallel.h"
+#include "rms.h"
 
 #include <algorithm>
 #include <cmath>
@@ -52,9 +53,7 @@ ATTN_VEC void norm_rope(const float* __restrict x, int64_t ld, const float* __re
                         float* __restrict y, float* __restrict r) {
   for (int64_t l = 0; l < L; l++) {
     const float* xr = x + l * ld;
-    double ss = 0;
-    for (int64_t d = 0; d < Dh; d++) ss += static_cast<double>(xr[d]) * xr[d];
-    const float rs = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(Dh)) + eps);
+    const float rs = native_rms::rstd(xr, Dh, eps);
     r[l] = rs;
     float* nr = n_ + l * Dh;
     for (int64_t d = 0; d < Dh; d++) nr[d] = (xr[d] * rs) * w[d];
@@ -74,15 +73,17 @@ ATTN_VEC void transpose(const float* __restrict x, int64_t ld, int64_t L, int64_
     for (int64_t d = 0; d < Dh; d++) xT[d * L + l] = x[l * ld + d];
 }
 
-// S[i, :] = sum_d a[i, d] bT[d, :] (rows of a at stride lda; sums in d order, vectorised over j).
-ATTN_VEC void products(const float* __restrict a, int64_t lda, const float* __restrict bT, int64_t L, int64_t Dh, float* __restrict S) {
-  for (int64_t i = 0; i < L; i++) {
-    float* s = S + i * L;
-    for (int64_t j = 0; j < L; j++) s[j] = 0;
-    for (int64_t d = 0; d < Dh; d++) {
-      const float aid = a[i * lda + d];
-      const float* b = bT + d * L;
-      for (int64_t j = 0; j < L; j++) s[j] += aid * b[j];
+// C[i, :N] = sum_k A[i*lda + k] B[k, :N] for i < M; rows of B at stride ldb, of C at stride ldc.
+// Sums in k order, vectorised over the row.
+ATTN_VEC void small_mm(const float* __restrict A, int64_t lda, const float* __restrict B, int64_t ldb, float* __restrict C,
+                       int64_t ldc, int64_t M, int64_t N, int64_t K) {
+  for (int64_t i = 0; i < M; i++) {
+    float* c = C + i * ldc;
+    for (int64_t j = 0; j < N; j++) c[j] = 0;
+    for (int64_t k = 0; k < K; k++) {
+      const float aik = A[i * lda + k];
+      const float* b = B + k * ldb;
+      for (int64_t j = 0; j < N; j++) c[j] += aik * b[j];
     }
   }
 }
@@ -100,20 +101,6 @@ ATTN_VEC void softmax_rows(float* __restrict P, int64_t L) {
     }
     const float inv = 1.0f / sum;
     for (int64_t j = 0; j < L; j++) p[j] *= inv;
-  }
-}
-
-// out[i] = sum_j P[i, j] v[j] (rows of v at stride ldv, of out at stride ldo).
-ATTN_VEC void weigh(const float* __restrict P, const float* __restrict v, int64_t ldv, int64_t L, int64_t Dh, float* __restrict out,
-                    int64_t ldo) {
-  for (int64_t i = 0; i < L; i++) {
-    float* o = out + i * ldo;
-    for (int64_t d = 0; d < Dh; d++) o[d] = 0;
-    for (int64_t j = 0; j < L; j++) {
-      const float pij = P[i * L + j];
-      const float* vr = v + j * ldv;
-      for (int64_t d = 0; d < Dh; d++) o[d] += pij * vr[d];
-    }
   }
 }
 
@@ -185,7 +172,7 @@ void unit_forward(const Args& a, const Unit& t, Scratch& s) {
   norm_rope(t.q, t.ld, a.qw, a.cos, a.sin, a.L, a.Dh, a.eps, scale, s.nq, s.qr, s.rq);
   norm_rope(t.k, t.ld, a.kw, a.cos, a.sin, a.L, a.Dh, a.eps, 1.0f, s.nk, s.kr, s.rk);
   transpose(s.kr, a.Dh, a.L, a.Dh, s.T);
-  products(s.qr, a.Dh, s.T, a.L, a.Dh, s.P);
+  small_mm(s.qr, a.Dh, s.T, a.L, s.P, a.L, a.L, a.L, a.Dh);  // q k^T
   softmax_rows(s.P, a.L);
 }
 
@@ -198,7 +185,7 @@ void forward(const Args& a, float* o) {
     for (int64_t u = u0; u < u1; u++) {
       const Unit t = unit_of(a, u);
       unit_forward(a, t, s);
-      weigh(s.P, t.v, t.ld, a.L, a.Dh, o + t.b * a.L * D + t.head * a.Dh, D);
+      small_mm(s.P, a.L, t.v, t.ld, o + t.b * a.L * D + t.head * a.Dh, D, a.L, a.Dh, a.L);  // P v
     }
   });
 }
@@ -218,6 +205,8 @@ void backward(const Args& a, const float* do_, float* dqkv, float* dqw, float* d
       float* dK = dQ + D;
       float* dV = dQ + 2 * D;
       // dV = P^T dO; dP = dO v^T
+      // (dV and d(kr) stay plain loops in this non-cloned function: their float rounding is the
+      // committed runs' kernel, which a vectorised clone would change)
       for (int64_t j = 0; j < L; j++) {
         float* dv = dV + j * 3 * D;
         for (int64_t d = 0; d < Dh; d++) dv[d] = 0;
@@ -228,10 +217,10 @@ void backward(const Args& a, const float* do_, float* dqkv, float* dqw, float* d
         }
       }
       transpose(t.v, t.ld, L, Dh, s.T);
-      products(dO, D, s.T, L, Dh, s.dP);
+      small_mm(dO, D, s.T, L, s.dP, L, L, L, Dh);
       softmax_grad(s.P, s.dP, L);
       // d(qr) = dS kr, d(kr) = dS^T qr
-      weigh(s.dP, s.kr, Dh, L, Dh, s.dq, Dh);
+      small_mm(s.dP, L, s.kr, Dh, s.dq, Dh, L, Dh, L);
       for (int64_t j = 0; j < L; j++) {
         float* dk = s.dk + j * Dh;
         for (int64_t d = 0; d < Dh; d++) dk[d] = 0;

@@ -57,6 +57,7 @@
 #include "adaln.h"
 #include "attention.h"
 #include "field-output.h"
+#include "rms.h"
 #include "dnnl-gemm.h"
 #ifdef BF16GEMM_X86
 #include <immintrin.h>
@@ -64,6 +65,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <utility>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -552,9 +554,7 @@ VEC void rms_norm_rows(const float* __restrict x, const float* __restrict w, flo
   for (int64_t r = r0; r < r1; r++) {
     const float* xr = x + r * n;
     float* yr = y + r * n;
-    double ss = 0;
-    for (int64_t j = 0; j < n; j++) ss += static_cast<double>(xr[j]) * xr[j];
-    const float rs = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
+    const float rs = native_rms::rstd(xr, n, eps);
     rstd[r] = rs;
     for (int64_t j = 0; j < n; j++) yr[j] = (xr[j] * rs) * w[j];
   }
@@ -1672,14 +1672,19 @@ napi_value NerfBlockGrad(napi_env env, napi_callback_info info) {
 
 // setSimd(name): the fused neural-field kernels' instruction set from now on ("avx512", "avx2",
 // "sse"), capped at what the CPU has; returns the one in use (tests compare all of them).
+// Reads a.num[0], a.num[1], ... as the sizes named, in order (see get_size).
+bool get_sizes(napi_env env, const char* fn, const KArgs& a, std::initializer_list<std::pair<const char*, int64_t*>> sizes) {
+  int i = 0;
+  for (const auto& [name, out] : sizes)
+    if (!get_size(env, fn, name, a.num[i++], out)) return false;
+  return true;
+}
+
 // attention(qkv, qw, kw, cos, sin, o, B, L, h, Dh, eps) and attentionGrad(qkv, qw, kw, cos, sin,
 // dy, dqkv, dqw, dkw, B, L, h, Dh, eps): see attention.h.
 bool attention_args(napi_env env, const char* fn, const char* const* names, const KArgs& a, bool grad, attention::Args* q) {
   int64_t B = 0, L = 0, h = 0, Dh = 0;
-  const double* n = a.num;
-  if (!get_size(env, fn, "B", n[0], &B) || !get_size(env, fn, "L", n[1], &L) || !get_size(env, fn, "h", n[2], &h) ||
-      !get_size(env, fn, "Dh", n[3], &Dh))
-    return false;
+  if (!get_sizes(env, fn, a, {{"B", &B}, {"L", &L}, {"h", &h}, {"Dh", &Dh}})) return false;
   if (Dh % 2 != 0 || L == 0 || h == 0 || Dh == 0) {
     napi_throw_range_error(env, nullptr, (std::string("nativeblas.") + fn + ": L, h and Dh must be positive and Dh even").c_str());
     return false;
@@ -1688,7 +1693,7 @@ bool attention_args(napi_env env, const char* fn, const char* const* names, cons
   const bool ok = grad ? check_lengths(env, fn, names, a, {rows * 3 * D, Dh, Dh, L * Dh, L * Dh, rows * D, rows * 3 * D, Dh, Dh})
                        : check_lengths(env, fn, names, a, {rows * 3 * D, Dh, Dh, L * Dh, L * Dh, rows * D});
   if (!ok) return false;
-  *q = attention::Args{a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], B, L, h, Dh, static_cast<float>(n[4]), g.threads};
+  *q = attention::Args{a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], B, L, h, Dh, static_cast<float>(a.num[4]), g.threads};
   return true;
 }
 
@@ -1717,15 +1722,11 @@ napi_value AttentionGrad(napi_env env, napi_callback_info info) {
 
 // nerfFinal(z, g, W, b, out, rstd, R, hx, C, eps) and nerfFinalGrad(z, g, W, rstd, dy, dz, dg, dW,
 // db, R, hx, C): see field-output.h.
-bool final_sizes(napi_env env, const char* fn, const KArgs& a, int64_t* R, int64_t* hx, int64_t* C) {
-  return get_size(env, fn, "R", a.num[0], R) && get_size(env, fn, "hx", a.num[1], hx) && get_size(env, fn, "C", a.num[2], C);
-}
-
 napi_value NerfFinal(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"z", "g", "W", "b", "out", "rstd", "R", "hx", "C", "eps"};
   KArgs a{};
   int64_t R = 0, hx = 0, C = 0;
-  if (!parse_args(env, info, "nerfFinal", names, 6, 4, a) || !final_sizes(env, "nerfFinal", a, &R, &hx, &C) ||
+  if (!parse_args(env, info, "nerfFinal", names, 6, 4, a) || !get_sizes(env, "nerfFinal", a, {{"R", &R}, {"hx", &hx}, {"C", &C}}) ||
       !check_lengths(env, "nerfFinal", names, a, {R * hx, hx, hx * C, C, R * C, R}))
     return nullptr;
   if (hx > 0) field_output::forward(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], R, hx, C, static_cast<float>(a.num[3]), g.threads);
@@ -1737,7 +1738,7 @@ napi_value NerfFinalGrad(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"z", "g", "W", "rstd", "dy", "dz", "dg", "dW", "db", "R", "hx", "C"};
   KArgs a{};
   int64_t R = 0, hx = 0, C = 0;
-  if (!parse_args(env, info, "nerfFinalGrad", names, 9, 3, a) || !final_sizes(env, "nerfFinalGrad", a, &R, &hx, &C) ||
+  if (!parse_args(env, info, "nerfFinalGrad", names, 9, 3, a) || !get_sizes(env, "nerfFinalGrad", a, {{"R", &R}, {"hx", &hx}, {"C", &C}}) ||
       !check_lengths(env, "nerfFinalGrad", names, a, {R * hx, hx, hx * C, R, R * C, R * hx, hx, hx * C, C}))
     return nullptr;
   field_output::backward(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], a.v[6], a.v[7], a.v[8], R, hx, C, g.threads);
@@ -1747,15 +1748,11 @@ napi_value NerfFinalGrad(napi_env env, napi_callback_info info) {
 // normModulate(x, w, shift, scale, y, rstd, B, L, D, eps), normModulateGrad(x, w, scale, rstd, dy,
 // dx, dw, dshift, dscale, B, L, D), gatedAdd(s, gate, h, y, B, L, D), gatedAddGrad(gate, h, dy, ds,
 // dgate, dh, B, L, D): see adaln.h.
-bool bld(napi_env env, const char* fn, const KArgs& a, int64_t* B, int64_t* L, int64_t* D) {
-  return get_size(env, fn, "B", a.num[0], B) && get_size(env, fn, "L", a.num[1], L) && get_size(env, fn, "D", a.num[2], D);
-}
-
 napi_value NormModulate(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"x", "w", "shift", "scale", "y", "rstd", "B", "L", "D", "eps"};
   KArgs a{};
   int64_t B = 0, L = 0, D = 0;
-  if (!parse_args(env, info, "normModulate", names, 6, 4, a) || !bld(env, "normModulate", a, &B, &L, &D) ||
+  if (!parse_args(env, info, "normModulate", names, 6, 4, a) || !get_sizes(env, "normModulate", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "normModulate", names, a, {B * L * D, D, B * D, B * D, B * L * D, B * L}))
     return nullptr;
   if (D > 0) adaln::norm_modulate(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D, static_cast<float>(a.num[3]));
@@ -1766,7 +1763,7 @@ napi_value NormModulateGrad(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"x", "w", "scale", "rstd", "dy", "dx", "dw", "dshift", "dscale", "B", "L", "D"};
   KArgs a{};
   int64_t B = 0, L = 0, D = 0;
-  if (!parse_args(env, info, "normModulateGrad", names, 9, 3, a) || !bld(env, "normModulateGrad", a, &B, &L, &D) ||
+  if (!parse_args(env, info, "normModulateGrad", names, 9, 3, a) || !get_sizes(env, "normModulateGrad", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "normModulateGrad", names, a, {B * L * D, D, B * D, B * L, B * L * D, B * L * D, D, B * D, B * D}))
     return nullptr;
   adaln::norm_modulate_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], a.v[6], a.v[7], a.v[8], B, L, D);
@@ -1777,7 +1774,7 @@ napi_value GatedAdd(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"s", "gate", "h", "y", "B", "L", "D"};
   KArgs a{};
   int64_t B = 0, L = 0, D = 0;
-  if (!parse_args(env, info, "gatedAdd", names, 4, 3, a) || !bld(env, "gatedAdd", a, &B, &L, &D) ||
+  if (!parse_args(env, info, "gatedAdd", names, 4, 3, a) || !get_sizes(env, "gatedAdd", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "gatedAdd", names, a, {B * L * D, B * D, B * L * D, B * L * D}))
     return nullptr;
   adaln::gated_add(a.v[0], a.v[1], a.v[2], a.v[3], B, L, D);
@@ -1788,7 +1785,7 @@ napi_value GatedAddGrad(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"gate", "h", "dy", "ds", "dgate", "dh", "B", "L", "D"};
   KArgs a{};
   int64_t B = 0, L = 0, D = 0;
-  if (!parse_args(env, info, "gatedAddGrad", names, 6, 3, a) || !bld(env, "gatedAddGrad", a, &B, &L, &D) ||
+  if (!parse_args(env, info, "gatedAddGrad", names, 6, 3, a) || !get_sizes(env, "gatedAddGrad", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "gatedAddGrad", names, a, {B * D, B * L * D, B * L * D, B * L * D, B * D, B * L * D}))
     return nullptr;
   adaln::gated_add_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D);
