@@ -592,11 +592,12 @@ function registerFused(): void {
   const addon = elementwiseAddon();
   if (!addon) return;
   const funcs = fusedKernels(addon);
+  // each kernel is the add-on function of the same name; a pair registers only where the build
+  // has both its forward and its backward (an older add-on build lacks the newer ones)
+  const has = (f: string) => typeof (addon as unknown as Record<string, unknown>)[f] === 'function';
   for (const [k, name] of Object.entries(FUSED_KERNELS) as [FusedKernel, string][]) {
-    if ((k === 'nerfBlock' || k === 'nerfBlockGrad') && typeof addon.nerfBlockGrad !== 'function') continue; // an older add-on build
-    if ((k === 'attention' || k === 'attentionGrad') && typeof addon.attentionGrad !== 'function') continue;
-    if ((k === 'nerfFinal' || k === 'nerfFinalGrad') && typeof addon.nerfFinalGrad !== 'function') continue;
-    if (k.startsWith('normModulate') || k.startsWith('gatedAdd')) if (typeof addon.gatedAddGrad !== 'function') continue;
+    const forward = k.replace(/Grad$/, '');
+    if (!has(forward) || !has(`${forward}Grad`)) continue;
     if (!tf.getKernel(name, BACKEND)) tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[k] });
   }
   fusedActive = true;
@@ -635,7 +636,8 @@ export function enableWasmKernelOverrides(): { active: boolean; reason: string }
 }
 
 function describeOverrides(): string {
-  const nerf = (fusedActive && tf.getKernel(FUSED_KERNELS.nerfBlock, BACKEND) ? '/NerfBlock' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.attention, BACKEND) ? '/attention' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.nerfFinal, BACKEND) ? '/field output' : '') + (fusedActive && tf.getKernel(FUSED_KERNELS.gatedAdd, BACKEND) ? '/adaLN' : '');
+  const optional: [FusedKernel, string][] = [['nerfBlock', 'NerfBlock'], ['attention', 'attention'], ['nerfFinal', 'field output'], ['gatedAdd', 'adaLN']];
+  const nerf = optional.filter(([k]) => fusedActive && tf.getKernel(FUSED_KERNELS[k], BACKEND)).map(([, label]) => `/${label}`).join('');
   return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${elementwiseAddon()?.addBroadcast ? ', threaded broadcast Add and Transpose (add-on)' : ''}${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
 }
 
