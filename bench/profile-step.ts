@@ -1,11 +1,13 @@
 /**
  * Where a step's time goes, kernel by kernel:
  *
- *   npx tsx bench/profile-step.ts [--case tiny-32/8|bench-S-cfg] [--steps 20] [--top 25] [--shapes] [--plain]
+ *   npx tsx bench/profile-step.ts [--case tiny-32/8|bench-S-cfg|bench-S-train] [--steps 20] [--top 25] [--shapes] [--plain]
  *
  * - `tiny-32/8`: one training step of the main job (experiments/mnist-tiny.json: MNIST batch,
  *   REPA teacher, loss and gradients, AdamW, EMA), timed by phase too.
  * - `bench-S-cfg`: one CFG sampling forward of bench-S (batch 16, doubled), random weights.
+ * - `bench-S-train`: one bench-S training step as `npm run bench` times it (batch 16, random
+ *   images, no REPA: loss, gradients, AdamW), timed by phase too.
  *
  * Wraps every kernel registered on the tfjs backend in a timer (wall time of the synchronous call,
  * so native GEMMs and wasm element-wise kernels both count), runs `steps` steps after two warm-ups
@@ -22,13 +24,8 @@ import { PRESETS } from '../kernel-lib/config/presets';
 import { initParams } from '../kernel-lib/model/params';
 import { guidedVelocity } from '../kernel-lib/sampling/guidance';
 import { modelVelocity } from '../kernel-lib/sampling/sample';
-import { initTrainState } from '../kernel-lib/training/train';
-import { lossAndGrads, trainableList } from '../kernel-lib/training/train-step';
-import { adamwStep } from '../kernel-lib/training/adamw';
-import { emaDecayAt, updateEma } from '../kernel-lib/training/ema';
-import { loadTeacher } from '../kernel-lib/training/teachers';
-import { datasetFromConfig, stepBatches } from '../data-loaders/from-config';
 import { experimentFromJson } from '../kernel-lib/runs/experiment';
+import { plainTrainStep, recipeTrainStep } from './train-steps';
 
 const { values } = parseArgs({
   options: {
@@ -81,35 +78,22 @@ async function makeStep(): Promise<() => Promise<void>> {
     const vm = modelVelocity(params, model, 'v');
     return async () => tf.dispose(guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync() && []);
   }
-  if (values.case !== 'tiny-32/8') throw new Error(`--case ${values.case}: tiny-32/8 or bench-S-cfg`);
-  const file = 'experiments/mnist-tiny.json';
-  const exp = experimentFromJson(JSON.parse(readFileSync(file, 'utf8')), {}, file);
-  const { model, train } = exp;
-  const ds = await datasetFromConfig(exp.data, model.imageSize);
-  const teacher = await loadTeacher(train.repa.teacher, { dataset: exp.data.dataset, channels: ds.channels, cell: model.patchSize, seed: train.seed });
-  const state = initTrainState(model, train, teacher.dim);
-  const trainable = Object.fromEntries(trainableList({ params: state.params, proj: state.proj }));
-  const nextBatch = stepBatches(ds, train.batchSize, train.seed);
-  let step = 0;
-  return async () => {
+  const lapper = () => {
     let t = performance.now();
-    const lap = (name: string) => {
+    return (name: string) => {
       const now = performance.now();
       phases.set(name, (phases.get(name) ?? 0) + now - t);
       t = now;
     };
-    const batch = await nextBatch(step);
-    lap('batch');
-    const { grads } = lossAndGrads({ params: state.params, proj: state.proj }, model, train, batch, step, teacher);
-    tf.dispose([batch.x, batch.raw!, batch.y]);
-    lap('loss and gradients');
-    adamwStep(trainable, grads, state.opt, train.optimizer);
-    tf.dispose(Object.values(grads));
-    lap('AdamW');
-    updateEma(state.ema, state.params, emaDecayAt(state.opt.step, train.emaDecay, train.emaWarmup));
-    lap('EMA');
-    step++;
   };
+  if (values.case === 'bench-S-train') {
+    const s = plainTrainStep(PRESETS['bench-S'], 16);
+    return async () => void (await s.step(lapper()));
+  }
+  if (values.case !== 'tiny-32/8') throw new Error(`--case ${values.case}: tiny-32/8, bench-S-cfg or bench-S-train`);
+  const file = 'experiments/mnist-tiny.json';
+  const s = await recipeTrainStep(experimentFromJson(JSON.parse(readFileSync(file, 'utf8')), {}, file));
+  return async () => void (await s.step(lapper()));
 }
 
 const step = await makeStep();

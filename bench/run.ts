@@ -40,22 +40,15 @@ import { createConfig, type ModelConfig } from '../kernel-lib/config/model-confi
 import { PRESETS } from '../kernel-lib/config/presets';
 import { forwardFlops } from '../kernel-lib/model/flops';
 import { disposeParams, initParams, parameterCount } from '../kernel-lib/model/params';
-import { createTrainConfig } from '../kernel-lib/training/train-config';
-import { initTrainState, disposeTrainState } from '../kernel-lib/training/train';
-import { lossAndGrads } from '../kernel-lib/training/train-step';
-import { adamwStep } from '../kernel-lib/training/adamw';
 import { guidedVelocity } from '../kernel-lib/sampling/guidance';
 import { modelVelocity } from '../kernel-lib/sampling/sample';
 import { writeFileAtomic } from '../kernel-lib/util/atomic-write';
 import { microBenchmarks } from './micro';
+import { plainTrainStep, recipeTrainStep, type TimedTrainStep } from './train-steps';
 import { readFileSync } from 'node:fs';
 import { describeFp32Gemm, loadNativeBlas, nativeBf16Support } from '../kernel-lib/backend/native-matmul';
 import { withMatmulPrecision, type MatmulPrecision } from '../kernel-lib/backend/precision';
 import { experimentFromJson } from '../kernel-lib/runs/experiment';
-import { trainableList } from '../kernel-lib/training/train-step';
-import { emaDecayAt, updateEma } from '../kernel-lib/training/ema';
-import { loadTeacher } from '../kernel-lib/training/teachers';
-import { datasetFromConfig, stepBatches } from '../data-loaders/from-config';
 
 /**
  * Peers' times, **measured elsewhere**: kept as a record of where they came from, never divided
@@ -110,44 +103,19 @@ async function benchRecipe(c: BenchCase, reps: number, warmup: number) {
   if (train.batchSize !== c.batch) throw new Error(`${RECIPE_FILE}: batch ${train.batchSize}, the case says ${c.batch}`);
   const result: Record<string, unknown> = { parameters: parameterCount(model), batch: c.batch, imageSize: model.imageSize, recipe: `${RECIPE_FILE} base, lr 2e-3 (REPA block ${train.repa.alignLayer}, ${train.prediction}-prediction, EMA, ${exp.data.dataset})` };
   peakRss = process.memoryUsage().rss;
-  const ds = await datasetFromConfig(exp.data, model.imageSize);
-  const teacher = await loadTeacher(train.repa.teacher, { dataset: exp.data.dataset, channels: ds.channels, cell: model.patchSize, seed: train.seed });
-  const state = initTrainState(model, train, teacher.dim);
-  const trainable = Object.fromEntries(trainableList({ params: state.params, proj: state.proj }));
-  const nextBatch = stepBatches(ds, train.batchSize, train.seed);
-  let step = 0;
-  const tensors0 = tf.memory().numTensors;
-  const oneStep = async () => {
-    const batch = await nextBatch(step);
-    const { loss, grads } = lossAndGrads({ params: state.params, proj: state.proj }, model, train, batch, step, teacher);
-    tf.dispose([batch.x, batch.raw!, batch.y]);
-    adamwStep(trainable, grads, state.opt, train.optimizer);
-    tf.dispose(Object.values(grads));
-    updateEma(state.ema, state.params, emaDecayAt(state.opt.step, train.emaDecay, train.emaWarmup));
-    step++;
-    if (!Number.isFinite(loss.total)) throw new Error(`non-finite loss ${loss.total}`);
-  };
-  for (let i = 0; i < warmup; i++) await oneStep();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await oneStep();
-    ms.push(performance.now() - t0);
-    sampleRss();
-  }
-  if (tf.memory().numTensors !== tensors0) throw new Error(`tensors leaked: ${tf.memory().numTensors - tensors0}`);
+  const s = await recipeTrainStep(exp);
+  const ms = await timeSteps(s, reps, warmup);
   result.trainStep = { ...stats(ms), samples: ms };
   result.tfjsBytesTrain = tf.memory().numBytes;
   {
     const x = tf.randomNormal([c.batch, model.imageSize, model.imageSize, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % model.numClasses), 'int32');
-    const vm = modelVelocity(state.ema, model, train.prediction);
+    const vm = modelVelocity(s.state.ema, model, train.prediction);
     const fwd = timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 2, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, warmup);
     result.sampleForward = { ...stats(fwd), samples: fwd };
     tf.dispose([x, y]);
   }
-  disposeTrainState(state);
-  teacher.dispose();
+  s.dispose();
   result.peakRssBytes = peakRss;
   return result;
 }
@@ -206,6 +174,21 @@ function timeIt(fn: () => void, reps: number, warmup: number): number[] {
   return out;
 }
 
+/** `reps` timed training steps after `warmup` ones, ms; throws where the steps leak tensors. */
+async function timeSteps(s: TimedTrainStep, reps: number, warmup: number): Promise<number[]> {
+  const tensors0 = tf.memory().numTensors;
+  for (let i = 0; i < warmup; i++) await s.step();
+  const ms: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await s.step();
+    ms.push(performance.now() - t0);
+    sampleRss();
+  }
+  if (tf.memory().numTensors !== tensors0) throw new Error(`tensors leaked: ${tf.memory().numTensors - tensors0}`);
+  return ms;
+}
+
 let peakRss = 0;
 /** The compute is synchronous (no timer fires during it): sample RSS after every repetition. */
 const sampleRss = () => void (peakRss = Math.max(peakRss, process.memoryUsage().rss));
@@ -228,21 +211,11 @@ async function benchOne(c: BenchCase, reps: number, warmup: number) {
     disposeParams(params);
   }
   if (!c.forwardOnly) {
-    const train = createTrainConfig({ batchSize: batch, labelDropout: 0.1 }, model);
-    const state = initTrainState(model, train);
-    const x = tf.randomUniform([batch, H, H, model.inChannels], -1, 1, 'float32', 2) as tf.Tensor4D;
-    const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.numClasses), 'int32');
-    let step = 0;
-    const ms = timeIt(() => {
-      const { loss, grads } = lossAndGrads({ params: state.params }, model, train, { x, y }, step++);
-      adamwStep(state.params, grads, state.opt, train.optimizer);
-      tf.dispose(Object.values(grads));
-      if (!Number.isFinite(loss.total)) throw new Error(`non-finite loss ${loss.total}`);
-    }, reps, warmup);
+    const s = plainTrainStep(model, batch);
+    const ms = await timeSteps(s, reps, warmup);
     result.trainStep = { ...stats(ms), samples: ms };
     result.tfjsBytesTrain = tf.memory().numBytes;
-    tf.dispose([x, y]);
-    disposeTrainState(state);
+    s.dispose();
   }
   result.peakRssBytes = peakRss;
   return result;
