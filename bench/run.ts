@@ -111,7 +111,7 @@ async function benchRecipe(c: BenchCase, reps: number, warmup: number) {
     const x = tf.randomNormal([c.batch, model.imageSize, model.imageSize, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % model.numClasses), 'int32');
     const vm = modelVelocity(s.state.ema, model, train.prediction);
-    const fwd = timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 2, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, warmup);
+    const fwd = await timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 2, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, warmup);
     result.sampleForward = { ...stats(fwd), samples: fwd };
     tf.dispose([x, y]);
   }
@@ -127,7 +127,7 @@ async function benchRecipe(c: BenchCase, reps: number, warmup: number) {
  * from slow code. Where bf16 matMuls can run, the same products in bf16, interleaved with the
  * fp32 ones (`bf16Gflops`, best; `bf16MedianGflops`; `bf16`: what runs them, or what is missing).
  */
-function sgemmPeak(reps: number): Record<string, unknown> {
+async function sgemmPeak(reps: number): Promise<Record<string, unknown>> {
   const n = 1024;
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1), b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
   const bf16 = nativeBf16Support();
@@ -136,8 +136,8 @@ function sgemmPeak(reps: number): Record<string, unknown> {
   const ms: number[] = [];
   const bfMs: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    ms.push(...timeIt(product('fp32'), 1, i === 0 ? 2 : 0));
-    if (bf16.available) bfMs.push(...timeIt(product('bf16'), 1, i === 0 ? 2 : 0));
+    ms.push(...(await timeIt(product('fp32'), 1, i === 0 ? 2 : 0)));
+    if (bf16.available) bfMs.push(...(await timeIt(product('bf16'), 1, i === 0 ? 2 : 0)));
   }
   tf.dispose([a, b]);
   const gflops = (t: number) => (2 * n ** 3) / 1e9 / (t / 1000);
@@ -159,32 +159,26 @@ function stats(ms: number[]) {
   return { median: q(0.5), p10: q(0.1), p90: q(0.9), min: s[0]!, max: s[s.length - 1]!, n: s.length };
 }
 
-function timeIt(fn: () => void, reps: number, warmup: number): number[] {
+/** `reps` timed calls of `fn` after `warmup` untimed ones, ms; RSS sampled after every call. */
+async function timeIt(fn: () => unknown, reps: number, warmup: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) {
-    fn();
+    await fn();
     sampleRss();
   }
   const out: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     out.push(performance.now() - t0);
     sampleRss();
   }
   return out;
 }
 
-/** `reps` timed training steps after `warmup` ones, ms; throws where the steps leak tensors. */
+/** timeIt over training steps; throws where the steps leak tensors. */
 async function timeSteps(s: TimedTrainStep, reps: number, warmup: number): Promise<number[]> {
   const tensors0 = tf.memory().numTensors;
-  for (let i = 0; i < warmup; i++) await s.step();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await s.step();
-    ms.push(performance.now() - t0);
-    sampleRss();
-  }
+  const ms = await timeIt(() => s.step(), reps, warmup);
   if (tf.memory().numTensors !== tensors0) throw new Error(`tensors leaked: ${tf.memory().numTensors - tensors0}`);
   return ms;
 }
@@ -204,7 +198,7 @@ async function benchOne(c: BenchCase, reps: number, warmup: number) {
     const x = tf.randomNormal([batch, H, H, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.numClasses), 'int32');
     const vm = modelVelocity(params, model, 'v');
-    const ms = timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, c.forwardOnly ? 1 : warmup);
+    const ms = await timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, c.forwardOnly ? 1 : warmup);
     result.sampleForward = { ...stats(ms), samples: ms };
     result.tfjsBytesForward = tf.memory().numBytes;
     tf.dispose([x, y]);
@@ -236,7 +230,7 @@ export function headModel(base: ModelConfig, head: BenchHead): ModelConfig {
 async function runCase(spec: string, reps: number, warmup: number): Promise<void> {
   if (spec === 'sgemm') {
     await initBackend({ quiet: true });
-    return void console.log(JSON.stringify(sgemmPeak(reps)));
+    return void console.log(JSON.stringify(await sgemmPeak(reps)));
   }
   if (spec === 'micro') {
     await initBackend({ backend: 'wasm', quiet: true });

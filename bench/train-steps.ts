@@ -19,22 +19,30 @@ import { loadTeacher } from '../kernel-lib/training/teachers';
 import type { TrainState } from '../kernel-lib/runs/run-dir';
 import { disposeTrainState, initTrainState } from '../kernel-lib/training/train';
 import { createTrainConfig, type TrainConfig } from '../kernel-lib/training/train-config';
-import { lossAndGrads, trainableList } from '../kernel-lib/training/train-step';
+import type { Teacher } from '../kernel-lib/training/repa';
+import { lossAndGrads, trainableList, type Batch } from '../kernel-lib/training/train-step';
 import { datasetFromConfig, stepBatches } from '../data-loaders/from-config';
 
+/** Called at the end of each phase of a step with the phase's name. */
+type Lap = (phase: string) => void;
+
 export interface TimedTrainStep {
-  model: ModelConfig;
-  train: TrainConfig;
   state: TrainState;
   /** One training step; returns the total loss (throws where it is not finite). */
-  step: (lap?: (phase: string) => void) => Promise<number>;
+  step: (lap?: Lap) => Promise<number>;
   dispose: () => void;
 }
 
-const finite = (loss: number) => {
-  if (!Number.isFinite(loss)) throw new Error(`non-finite loss ${loss}`);
-  return loss;
-};
+/** Loss and gradients on `batch`, then the AdamW update of `trainable`; returns the total loss. */
+function lossAndUpdate(state: TrainState, trainable: Record<string, tf.Variable>, model: ModelConfig, train: TrainConfig, batch: Batch, n: number, lap?: Lap, teacher?: Teacher): number {
+  const { loss, grads } = lossAndGrads({ params: state.params, proj: state.proj }, model, train, batch, n, teacher);
+  lap?.('loss and gradients');
+  adamwStep(trainable, grads, state.opt, train.optimizer);
+  tf.dispose(Object.values(grads));
+  lap?.('AdamW');
+  if (!Number.isFinite(loss.total)) throw new Error(`non-finite loss ${loss.total}`);
+  return loss.total;
+}
 
 /** The bench's plain step: random images [B, H, W, C], no REPA (see the file comment). */
 export function plainTrainStep(model: ModelConfig, batch: number): TimedTrainStep {
@@ -45,17 +53,8 @@ export function plainTrainStep(model: ModelConfig, batch: number): TimedTrainSte
   const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.numClasses), 'int32');
   let n = 0;
   return {
-    model,
-    train,
     state,
-    step: async (lap) => {
-      const { loss, grads } = lossAndGrads({ params: state.params }, model, train, { x, y }, n++);
-      lap?.('loss and gradients');
-      adamwStep(state.params, grads, state.opt, train.optimizer);
-      tf.dispose(Object.values(grads));
-      lap?.('AdamW');
-      return finite(loss.total);
-    },
+    step: async (lap) => lossAndUpdate(state, state.params, model, train, { x, y }, n++, lap),
     dispose: () => {
       tf.dispose([x, y]);
       disposeTrainState(state);
@@ -73,22 +72,16 @@ export async function recipeTrainStep(exp: Experiment): Promise<TimedTrainStep> 
   const nextBatch = stepBatches(ds, train.batchSize, train.seed);
   let n = 0;
   return {
-    model,
-    train,
     state,
     step: async (lap) => {
       const batch = await nextBatch(n);
       lap?.('batch');
-      const { loss, grads } = lossAndGrads({ params: state.params, proj: state.proj }, model, train, batch, n, teacher);
+      const loss = lossAndUpdate(state, trainable, model, train, batch, n, lap, teacher);
       tf.dispose([batch.x, batch.raw!, batch.y]);
-      lap?.('loss and gradients');
-      adamwStep(trainable, grads, state.opt, train.optimizer);
-      tf.dispose(Object.values(grads));
-      lap?.('AdamW');
       updateEma(state.ema, state.params, emaDecayAt(state.opt.step, train.emaDecay, train.emaWarmup));
       lap?.('EMA');
       n++;
-      return finite(loss.total);
+      return loss;
     },
     dispose: () => {
       disposeTrainState(state);
