@@ -19,6 +19,7 @@ interface EvaluateOptions {
   cfg: number;
   interval: [number, number];
   shift: number;
+  lastStep?: number;
   seed?: number;
   weights: 'ema' | 'model';
   classifier?: string;
@@ -40,11 +41,12 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--cfg <scale>', 'classifier-free guidance scale', num, EVAL_DEFAULTS.cfg)
     .option('--interval <a,b>', 'guidance interval in t', interval, EVAL_DEFAULTS.interval)
     .option('--shift <s>', 'time-grid shift t / (t + (1 - t) s); > 1 spends more steps near the noise', num, 1)
+    .option('--last-step <d>', "the time grid's last jump: linspace(0, 1 - d, steps) then 1 (default 1 / steps)", num)
     .option('--seed <s>', "noise and real-set seed (default: the run's train.seed)", int(0))
     .addOption(new Option('--weights <which>', 'EMA or online weights').choices(['ema', 'model']).default('ema'))
     .addOption(new Option('--classifier <net>', "feature network (default: the dataset's own classifier)").choices(['mnist', 'fashion-mnist', 'mobilenet-v2']))
     .addOption(new Option('--precision <p>', "the sampled model's matMuls: bf16 products with fp32 sums where the CPU has AVX512_BF16 and oneDNN is installed, else fp32 with a line saying what is missing; the feature network stays fp32 (default: PIXNERD_PRECISION, else fp32)").choices(MATMUL_PRECISIONS))
-    .option('--json', 'print one JSON object line: fid, realFid, classAccuracy, kid, precision, recall, samples, seconds, matmulPrecision', false)
+    .option('--json', 'print one JSON object line: fid, realFid, classAccuracy, kid, precision, recall, speckle, realSpeckle, samples, seconds, matmulPrecision', false)
     .addHelpText('after', '\nExample:\n  npm run -s pixnerd -- evaluate --run runs/mnist-tiny --samples 1000 --json')
     .action(async (o: EvaluateOptions) => {
       const asked = resolvePrecision(o.precision);
@@ -53,7 +55,7 @@ export function registerEvaluateCommand(program: Command): void {
       if (precision === 'bf16' && !o.json) console.log(describePrecision(precision));
       const t0 = performance.now();
       const m = await evaluateRun(o.run, {
-        eval: { samples: o.samples, sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, ...(o.shift !== 1 ? { shift: o.shift } : {}), ...(o.classifier ? { classifier: o.classifier } : {}) },
+        eval: { samples: o.samples, sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, ...(o.shift !== 1 ? { shift: o.shift } : {}), ...(o.lastStep !== undefined ? { lastStep: o.lastStep } : {}), ...(o.classifier ? { classifier: o.classifier } : {}) },
         seed: o.seed,
         weights: o.weights,
         quiet: o.json,
@@ -61,12 +63,13 @@ export function registerEvaluateCommand(program: Command): void {
       });
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       if (o.json) {
-        console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, samples: m.evalSamples, seconds, matmulPrecision: precision }));
+        console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, speckle: m.speckle, realSpeckle: m.realSpeckle, samples: m.evalSamples, seconds, matmulPrecision: precision }));
         return;
       }
-      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}), features ${m.extractor}`);
+      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}${o.lastStep !== undefined ? `, last step ${o.lastStep}` : ''}), features ${m.extractor}`);
       console.log(`  FID ${f(m.fid, 2)}   real-vs-real floor ${f(m.realFid, 2)}   ratio ${m.fid !== null && m.realFid ? (m.fid / m.realFid).toFixed(2) : '-'}x`);
       console.log(`  KID ${f(m.kid, 4)} ± ${f(m.kidStd, 4)}   precision ${f(m.precision, 3)}   recall ${f(m.recall, 3)}   class accuracy ${f(m.classAccuracy, 3)}`);
+      console.log(`  speckle ${f(m.speckle, 2)} isolated pixels per 1,000 (real images ${f(m.realSpeckle, 2)})`);
       console.log(`  ${seconds} s`);
     });
 }

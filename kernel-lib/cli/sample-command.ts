@@ -36,6 +36,7 @@ interface SampleOptions {
   cfg: number;
   interval: [number, number];
   shift: number;
+  lastStep?: number;
   seed: number;
   out: string;
   precision?: string;
@@ -90,6 +91,7 @@ export function registerSampleCommand(program: Command): void {
     .option('--cfg <scale>', 'classifier-free guidance scale', num, 1)
     .option('--interval <a,b>', 'guidance interval in t', interval, [0.1, 1] as [number, number])
     .option('--shift <s>', 'time-grid shift', num, 1)
+    .option('--last-step <d>', "the time grid's last jump: linspace(0, 1 - d, steps) then 1 (default 1 / steps)", num)
     .option('--seed <s>', 'noise seed', int(0), 0)
     .addOption(new Option('--precision <p>', "the model forward's matMuls: bf16 products with fp32 sums where the CPU has AVX512_BF16 and oneDNN is installed, else fp32 with a line saying what is missing (default: PIXNERD_PRECISION, else fp32)").choices(MATMUL_PRECISIONS))
     .addHelpText(

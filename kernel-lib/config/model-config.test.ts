@@ -54,6 +54,8 @@ test('invalid configs name the field and the rule', () => {
   throwsConfig(() => createConfig({ head: { weightNorm: 'all' as never } }), 'head.weightNorm', /none, fc1, fc1\+fc2/);
   throwsConfig(() => createConfig({ head: { kind: 'conv' } as never }), 'head.kind', /nerf, linear/);
   throwsConfig(() => createConfig({ head: { width: 0 } }), 'head.width', /positive integer/);
+  throwsConfig(() => createConfig({ head: { pixelInput: 'no' as never } }), 'head.pixelInput', /true or false/);
+  throwsConfig(() => createConfig({ head: { pixelInput: false, coordEncoding: 'none' } }), 'head.pixelInput', /no input at all/);
   throwsConfig(() => createConfig({ bogus: 1 } as never), 'bogus', /unknown field/);
   throwsConfig(() => getPreset('PixNerd-H/2'), 'preset', /unknown preset/);
 });

@@ -30,6 +30,14 @@ export interface NerfHeadConfig {
   weightNorm: FieldWeightNorm;
   /** DCT: M frequencies per axis (M^2 features); sincos: M octaves (4M features). Reference 8. */
   maxFreqs: number;
+  /**
+   * Whether the field sees the pixel's noisy value (the paper: true). false is an ablation beyond
+   * the paper: the field maps only the coordinate encoding, so each pixel's value comes from its
+   * patch's generated weights alone (the embedder keeps its C pixel rows, unused, so checkpoints
+   * keep their shapes). Optional without a default on purpose, like train.optimizer.decayFraction:
+   * a filled-in default would change the config hash of every finished run. Absent = true.
+   */
+  pixelInput?: boolean;
 }
 
 /** The DiT final layer (LayerNorm, adaLN shift/scale, Linear(D -> p*p*C)): the paper's baseline. */
@@ -142,7 +150,7 @@ export function coordFeatureCount(enc: CoordEncoding, maxFreqs: number): number 
 // ---------------------------------------------------------------------------------------------
 
 const TOP_KEYS = ['imageSize', 'inChannels', 'patchSize', 'hiddenSize', 'numHeads', 'depth', 'numClasses', 'head'];
-const NERF_KEYS = ['kind', 'width', 'mlpRatio', 'blocks', 'coordEncoding', 'weightNorm', 'maxFreqs'];
+const NERF_KEYS = ['kind', 'width', 'mlpRatio', 'blocks', 'coordEncoding', 'weightNorm', 'maxFreqs', 'pixelInput'];
 
 /** The reference implementation's init_args names and where they go. */
 const REFERENCE_KEYS: Record<string, string> = {
@@ -269,6 +277,10 @@ export function validateConfig(cfg: ModelConfig): void {
       }
       if (!FIELD_WEIGHT_NORMS.includes(head.weightNorm)) {
         throw new ConfigError('head.weightNorm', head.weightNorm, `must be one of ${FIELD_WEIGHT_NORMS.join(', ')}`);
+      }
+      if (head.pixelInput !== undefined && typeof head.pixelInput !== 'boolean') throw new ConfigError('head.pixelInput', head.pixelInput, 'must be true or false');
+      if (head.pixelInput === false && head.coordEncoding === 'none') {
+        throw new ConfigError('head.pixelInput', false, "needs a coordinate encoding: with coordEncoding 'none' the field would see no input at all");
       }
       return;
     }

@@ -30,6 +30,10 @@ test('eval.shift: absent or > 0; anything else is a config error naming eval.shi
   for (const bad of [0, -1, Number.NaN, '2' as unknown as number]) {
     assert.throws(() => validateEvalConfig({ ...ev, shift: bad }), (e: Error) => e instanceof ConfigError && /eval\.shift/.test(e.message), String(bad));
   }
+  assert.is(validateEvalConfig({ ...ev, lastStep: 0.4 }).lastStep, 0.4);
+  for (const bad of [0, 1.5, Number.NaN]) {
+    assert.throws(() => validateEvalConfig({ ...ev, lastStep: bad }), (e: Error) => e instanceof ConfigError && /eval\.lastStep.*\(0, 1\]/.test(e.message), String(bad));
+  }
 });
 
 test('a finished run is evaluated with the MNIST classifier: FID, KID, P/R, class accuracy, real-vs-real floor', async () => {
@@ -53,6 +57,10 @@ test('a finished run is evaluated with the MNIST classifier: FID, KID, P/R, clas
     const shifted = await evaluateRun(join(root, spec!.dir), { eval: { ...spec!.eval, shift: 3 }, quiet: true });
     assert.is(shifted.evalSamples, 20);
     assert.ok(Number.isFinite(shifted.fid) && shifted.fid !== r.fid, `shift 3 changes the samples: FID ${shifted.fid} vs ${r.fid}`);
+    const early = await evaluateRun(join(root, spec!.dir), { eval: { ...spec!.eval, lastStep: 0.8 }, quiet: true });
+    assert.ok(Number.isFinite(early.fid) && early.fid !== r.fid, `lastStep 0.8 changes the samples: FID ${early.fid} vs ${r.fid}`);
+    for (const m of [r, early]) assert.ok(m.speckle! >= 0 && m.realSpeckle! > 0, `speckle ${m.speckle}, real ${m.realSpeckle}`);
+    assert.is(early.realSpeckle, r.realSpeckle, 'the same real images');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

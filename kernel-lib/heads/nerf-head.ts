@@ -24,17 +24,20 @@ export interface FieldWeights {
 
 /**
  * NerfEmbedder: Linear(C + E -> hx) on [pixel values, coordinate encoding]. The weight is split
- * so the encoding half is one shared [P, E] x [E, hx] product instead of N copies.
- * pixels [N, P, C] -> z [N, P, hx]
+ * so the encoding half is one shared [P, E] x [E, hx] product instead of N copies. With
+ * `pixelInput` false (an ablation) the pixel rows are skipped: every patch starts from the same
+ * encoding.  pixels [N, P, C] -> z [N, P, hx]
  */
-export function nerfEmbed(params: Params, pixels: tf.Tensor3D, enc: Float32Array, E: number): tf.Tensor3D {
+export function nerfEmbed(params: Params, pixels: tf.Tensor3D, enc: Float32Array, E: number, pixelInput = true): tf.Tensor3D {
   const [N, P, C] = pixels.shape;
   return tf.tidy(() => {
     const w = param(params, 'x_embedder.embedder.0.weight'); // [C + E, hx]
     const b = param(params, 'x_embedder.embedder.0.bias'); //   [hx]
     const hx = dim(w, 1);
-    const zPix = linear(pixels.reshape([N * P, C]), w.slice([0, 0], [C, hx])).reshape([N, P, hx]);
     const zEnc = E > 0 ? linear(tf.tensor2d(enc, [P, E]), w.slice([C, 0], [E, hx]), b) : b.reshape([1, hx]); // [P, hx]
+    // an add, not tf.broadcastTo: Tile's gradient is a slice-and-add per repeat (N of them)
+    if (!pixelInput) return tf.add(tf.zeros([N, P, hx]), zEnc) as tf.Tensor3D;
+    const zPix = linear(pixels.reshape([N * P, C]), w.slice([0, 0], [C, hx])).reshape([N, P, hx]);
     return tf.add(zPix, zEnc) as tf.Tensor3D; // [N, P, hx]
   });
 }
@@ -130,7 +133,7 @@ export function nerfField(
 ): { v: tf.Tensor3D; weights: FieldWeights[] } {
   const enc = coordEncodingTable(head.coordEncoding, nh, nw, head.maxFreqs);
   return scoped(() => {
-    let z = nerfEmbed(params, pixels, enc, enc.length / (nh * nw)); // [N, P, hx]
+    let z = nerfEmbed(params, pixels, enc, enc.length / (nh * nw), head.pixelInput ?? true); // [N, P, hx]
     const weights: FieldWeights[] = [];
     const fused = !keepWeights && z.dtype === 'float32' && s.dtype === 'float32' && fusedKernel('nerfBlock') !== null && fusedKernel('nerfBlockGrad') !== null;
     for (let k = 0; k < head.blocks; k++) {

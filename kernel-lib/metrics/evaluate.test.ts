@@ -55,6 +55,11 @@ test('evaluate: real digits score near the real-vs-real baseline; noise scores f
   assert.ok(bad.precision < 0.1, `noise precision ${bad.precision}`);
   assert.ok(bad.classAccuracy! < 0.3, `noise class accuracy ${bad.classAccuracy}`);
   assert.is(bad.realVsRealFid, good.realVsRealFid, 'same seed, same real sets');
+  // speckle: real train digits like the real test digits (a few per 1,000: stroke tips), noise far above
+  assert.ok(good.realSpeckle > 0 && good.realSpeckle < 20, `real speckle ${good.realSpeckle}`);
+  assert.ok(Math.abs(good.speckle - good.realSpeckle) < 0.5 * good.realSpeckle, `train digits: speckle ${good.speckle} vs real ${good.realSpeckle}`);
+  assert.is(bad.realSpeckle, good.realSpeckle, 'same real set');
+  assert.ok(bad.speckle > 10 * good.realSpeckle, `noise speckle ${bad.speckle} vs real ${good.realSpeckle}`);
   clf.dispose();
 });
 

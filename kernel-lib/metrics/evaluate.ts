@@ -33,6 +33,7 @@ import type { FeatureMatrix } from './feature-matrix';
 import { fidFromFeatures } from './fid';
 import { kid, type KidOptions } from './kid';
 import { precisionRecall, PR_DEFAULT_K } from './precision-recall';
+import { countSpeckle, emptySpeckleCount, speckleRate } from './speckle';
 
 // ---------------------------------------------------------------------------------------------
 // Sources of generated images
@@ -98,6 +99,9 @@ export interface EvaluationResult {
   classAccuracyDetail: ClassAccuracy | null;
   /** FID between two disjoint real sets of n images: the baseline. */
   realVsRealFid: number;
+  /** Isolated pixels per 1,000 (speckle.ts) in the generated images, and in the real set they are compared with. */
+  speckle: number;
+  realSpeckle: number;
   n: number;
   /** Wall time of the whole evaluation. */
   seconds: number;
@@ -290,6 +294,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
   const predicted = new Int32Array(n);
   const labels = new Int32Array(n);
   let samplingMs = 0;
+  const speckle = emptySpeckleCount();
   const src = openSource(opts.source);
   try {
     for (let s = 0; s < n; s += chunk) {
@@ -301,6 +306,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
         const shape = batch.images.shape;
         if (batch.images.rank !== 4 || shape[0] !== count) throw new ShapeError(`sample source: expected ${count} images [${count}, H, W, C], got [${shape.join(', ')}]`);
         if (batch.labels.length !== count) throw new ShapeError(`sample source: ${batch.labels.length} labels for ${count} images`);
+        const [, H, W, C] = shape as [number, number, number, number];
+        countSpeckle(speckle, batch.images.dataSync(), count, H, W, C);
         const { features, classes } = featuresAndClassesOf(extractor, classifier, batch.images);
         gen.set(features, s * F);
         if (classes) predicted.set(classes, s);
@@ -327,6 +334,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     return f;
   };
   const realA = await cached(opts.real, sets.a);
+  const realSpeckle = emptySpeckleCount();
+  const [rh, rw] = opts.real.imageSize;
+  for (const i of sets.a) countSpeckle(realSpeckle, Float32Array.from((await opts.real.get(i)).image, (v) => 2 * v - 1), 1, rh, rw, opts.real.channels);
   const realB = await cached(opts.realBaseline ?? opts.real, sets.b);
   const generated: FeatureMatrix = { data: gen, shape: [n, F] };
   const r = compareFeatures(realA, generated, { kid: opts.kid, k: opts.k, seed });
@@ -336,6 +346,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     classAccuracy: acc ? acc.accuracy : null,
     classAccuracyDetail: acc,
     realVsRealFid: fidFromFeatures(realA, realB).fid,
+    speckle: speckleRate(speckle),
+    realSpeckle: speckleRate(realSpeckle),
     n,
     seconds: (performance.now() - t0) / 1000,
     samplingSeconds: samplingMs / 1000,

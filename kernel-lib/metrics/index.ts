@@ -15,4 +15,5 @@ export * from './fid';
 export * from './kid';
 export * from './precision-recall';
 export * from './class-accuracy';
+export * from './speckle';
 export * from './synthetic-features';

@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { createConfig, type ModelConfig } from '../config/model-config';
+import { createConfig, type ModelConfig, type NerfHeadConfig } from '../config/model-config';
+import { nerfField } from '../heads/nerf-head';
 import { PRESETS, resolveModelConfig } from '../config/presets';
 import { readSafetensors } from '../checkpoint/safetensors';
 import { fromReferenceTensors } from '../checkpoint/reference-checkpoint';
@@ -157,6 +158,22 @@ test('arbitrary-resolution decoding: trunk on the training grid, field on a dens
   const lin = createConfig({ head: { kind: 'linear' } }, cfg);
   assert.throws(() => pixnerdForward(initParams(lin, 0) as Params, lin, x, t, y, { trunkSize: 32 }), /neural-field head/);
   disposeParams(params);
+});
+
+test('pixelInput false: the field ignores the pixel values it is handed, the paper field does not', () => {
+  for (const pixelInput of [true, false]) {
+    const cfg = createConfig({ head: { pixelInput } }, PRESETS['tiny-32/8']);
+    const params = initParams(cfg, 4);
+    perturbFinal(params as Record<string, tf.Variable>);
+    const s = tf.randomNormal([3, cfg.hiddenSize], 0, 1, 'float32', 1) as tf.Tensor2D; // [N, D]
+    const field = (seed: number) => nerfField(params, cfg.head as NerfHeadConfig, cfg.depth, s, tf.randomNormal([3, 64, 1], 0, 1, 'float32', seed) as tf.Tensor3D, 8, 8).v;
+    const [a, b] = [field(2), field(3)];
+    const diff = maxAbsDiff(a.dataSync(), b.dataSync());
+    if (pixelInput) assert.ok(diff > 1e-3, `paper field: pixel values must matter (diff ${diff})`);
+    else assert.is(diff, 0);
+    tf.dispose([s, a, b]);
+    disposeParams(params);
+  }
 });
 
 test('bad inputs fail with the shapes in the message', () => {

@@ -38,6 +38,8 @@ export interface EvalConfig {
   interval: [number, number];
   /** Sampling time-grid shift t / (t + (1 - t) shift); > 1 spends more steps near the noise (default 1: none). */
   shift?: number;
+  /** The sampling grid's last jump (sample-classes.ts; default 1 / steps). */
+  lastStep?: number;
   /** Feature network: the project's classifier for this dataset (default: the data's dataset). */
   classifier?: string;
 }
@@ -50,7 +52,7 @@ export const EVAL_DEFAULTS: EvalConfig = { samples: 500, sampler: 'heun', steps:
 
 /** Checks an eval recipe; throws ConfigError naming the field. */
 export function validateEvalConfig(ev: EvalConfig): EvalConfig {
-  for (const k of Object.keys(ev)) if (!(k in EVAL_DEFAULTS) && k !== 'order' && k !== 'classifier' && k !== 'shift') throw new ConfigError(`eval.${k}`, (ev as unknown as Record<string, unknown>)[k], 'unknown field');
+  for (const k of Object.keys(ev)) if (!(k in EVAL_DEFAULTS) && k !== 'order' && k !== 'classifier' && k !== 'shift' && k !== 'lastStep') throw new ConfigError(`eval.${k}`, (ev as unknown as Record<string, unknown>)[k], 'unknown field');
   if (!Number.isInteger(ev.samples) || ev.samples < 0) throw new ConfigError('eval.samples', ev.samples, 'must be an integer >= 0');
   if (!SAMPLER_KINDS.includes(ev.sampler)) throw new ConfigError('eval.sampler', ev.sampler, `must be one of ${SAMPLER_KINDS.join(', ')}`);
   if (!Number.isInteger(ev.steps) || ev.steps < 1) throw new ConfigError('eval.steps', ev.steps, 'must be a positive integer');
@@ -59,6 +61,7 @@ export function validateEvalConfig(ev: EvalConfig): EvalConfig {
     throw new ConfigError('eval.interval', ev.interval, 'must be [a, b] with 0 <= a <= b <= 1');
   }
   if (ev.shift !== undefined && !(Number.isFinite(ev.shift) && ev.shift > 0)) throw new ConfigError('eval.shift', ev.shift, 'must be a number > 0 (1 = no shift)');
+  if (ev.lastStep !== undefined && !(Number.isFinite(ev.lastStep) && ev.lastStep > 0 && ev.lastStep <= 1)) throw new ConfigError('eval.lastStep', ev.lastStep, 'must be a number in (0, 1]');
   return ev;
 }
 
@@ -71,6 +74,9 @@ export interface RunMetrics {
   classAccuracy: number | null;
   /** FID of real vs real (two disjoint sets of the same size): the floor for this sample count. */
   realFid: number | null;
+  /** Isolated pixels per 1,000 in the samples (metrics/speckle.ts), and in the real images they were compared with. */
+  speckle: number | null;
+  realSpeckle: number | null;
   /** The feature network the metrics used. */
   extractor: string | null;
   evalSamples: number;
@@ -87,7 +93,7 @@ export function evalExtractorFor(spec: { data: DataConfig; eval: EvalConfig }): 
   return name as EvalExtractor;
 }
 
-const NO_METRICS: RunMetrics = { fid: null, kid: null, kidStd: null, precision: null, recall: null, classAccuracy: null, realFid: null, extractor: null, evalSamples: 0, evalSeconds: 0 };
+const NO_METRICS: RunMetrics = { fid: null, kid: null, kidStd: null, precision: null, recall: null, classAccuracy: null, realFid: null, speckle: null, realSpeckle: null, extractor: null, evalSamples: 0, evalSeconds: 0 };
 
 export interface EvaluateRunOptions {
   eval: EvalConfig;
@@ -131,7 +137,7 @@ export async function evaluateRun(runDir: string, o: EvaluateRunOptions): Promis
   const t0 = performance.now();
   try {
     const r = await evaluate({
-      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, shift: ev.shift, seed, precision: o.precision } },
+      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, shift: ev.shift, lastStep: ev.lastStep, seed, precision: o.precision } },
       real,
       realBaseline,
       extractor,
@@ -156,6 +162,8 @@ export async function evaluateRun(runDir: string, o: EvaluateRunOptions): Promis
       recall: r.recall,
       classAccuracy: r.classAccuracy,
       realFid: r.realVsRealFid,
+      speckle: r.speckle,
+      realSpeckle: r.realSpeckle,
       extractor: r.extractor,
       evalSamples: r.n,
       evalSeconds: Math.round(r.seconds * 10) / 10,

@@ -43,6 +43,11 @@ export interface SampleGridOptions {
   cfg: number;
   interval: [number, number];
   shift?: number;
+  /**
+   * The time grid's last jump (default 1 / steps: an even grid): linspace(0, 1 - lastStep, steps)
+   * then 1, so the last step lands on the model's clean estimate at t = 1 - lastStep.
+   */
+  lastStep?: number;
   seed: number;
   /** Decode at scale x the training resolution (nerf head). */
   scale?: number;
@@ -68,7 +73,7 @@ export function sampleClasses(run: LoadedRun, o: SampleGridOptions): tf.Tensor4D
   const y = tf.tensor1d(o.classes.flatMap((c) => Array(o.perClass).fill(c)), 'int32');
   const velocity = modelVelocity(run.params, model, run.prediction, size === model.imageSize ? undefined : model.imageSize, resolvePrecision(o.precision));
   try {
-    return sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, nullLabel: model.numClasses, onStep: o.onStep }).x;
+    return sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, lastStep: o.lastStep, nullLabel: model.numClasses, onStep: o.onStep }).x;
   } finally {
     tf.dispose([noise, y]);
   }
