@@ -8,7 +8,8 @@ import { initBackend } from '../backend/backend-ladder';
 import { describePrecision, effectivePrecision, MATMUL_PRECISIONS, resolvePrecision } from '../backend/precision';
 import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
 import { EVAL_DEFAULTS, evaluateRun } from '../runs/evaluate-run';
-import { int, interval, num } from './options';
+import { finalAverage, int, interval, num } from './options';
+import { MAIN_JOB_SAMPLING } from '../runs/main-job';
 
 interface EvaluateOptions {
   run: string;
@@ -20,6 +21,7 @@ interface EvaluateOptions {
   interval: [number, number];
   shift: number;
   lastStep?: number;
+  finalAverage: { t: number; draws: number } | null;
   seed?: number;
   weights: 'ema' | 'model';
   classifier?: string;
@@ -42,6 +44,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--interval <a,b>', 'guidance interval in t', interval, EVAL_DEFAULTS.interval)
     .option('--shift <s>', 'time-grid shift t / (t + (1 - t) s); > 1 spends more steps near the noise', num, 1)
     .option('--last-step <d>', "the time grid's last jump: linspace(0, 1 - d, steps) then 1 (default 1 / steps)", num)
+    .option('--final-average <t,k>', "end each sample with the mean clean estimate over k re-noisings at time t (none: off)", finalAverage, MAIN_JOB_SAMPLING.finalAverage ?? null)
     .option('--seed <s>', "noise and real-set seed (default: the run's train.seed)", int(0))
     .addOption(new Option('--weights <which>', 'EMA or online weights').choices(['ema', 'model']).default('ema'))
     .addOption(new Option('--classifier <net>', "feature network (default: the dataset's own classifier)").choices(['mnist', 'fashion-mnist', 'mobilenet-v2']))
@@ -55,7 +58,7 @@ export function registerEvaluateCommand(program: Command): void {
       if (precision === 'bf16' && !o.json) console.log(describePrecision(precision));
       const t0 = performance.now();
       const m = await evaluateRun(o.run, {
-        eval: { samples: o.samples, sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, ...(o.shift !== 1 ? { shift: o.shift } : {}), ...(o.lastStep !== undefined ? { lastStep: o.lastStep } : {}), ...(o.classifier ? { classifier: o.classifier } : {}) },
+        eval: { samples: o.samples, sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, ...(o.shift !== 1 ? { shift: o.shift } : {}), ...(o.lastStep !== undefined ? { lastStep: o.lastStep } : {}), ...(o.finalAverage ? { finalAverage: o.finalAverage } : {}), ...(o.classifier ? { classifier: o.classifier } : {}) },
         seed: o.seed,
         weights: o.weights,
         quiet: o.json,
@@ -66,7 +69,7 @@ export function registerEvaluateCommand(program: Command): void {
         console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, speckle: m.speckle, realSpeckle: m.realSpeckle, samples: m.evalSamples, seconds, matmulPrecision: precision }));
         return;
       }
-      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}${o.lastStep !== undefined ? `, last step ${o.lastStep}` : ''}), features ${m.extractor}`);
+      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}${o.lastStep !== undefined ? `, last step ${o.lastStep}` : ''}${o.finalAverage ? `, final average of ${o.finalAverage.draws} at t = ${o.finalAverage.t}` : ''}), features ${m.extractor}`);
       console.log(`  FID ${f(m.fid, 2)}   real-vs-real floor ${f(m.realFid, 2)}   ratio ${m.fid !== null && m.realFid ? (m.fid / m.realFid).toFixed(2) : '-'}x`);
       console.log(`  KID ${f(m.kid, 4)} ± ${f(m.kidStd, 4)}   precision ${f(m.precision, 3)}   recall ${f(m.recall, 3)}   class accuracy ${f(m.classAccuracy, 3)}`);
       console.log(`  speckle ${f(m.speckle, 2)} isolated pixels per 1,000 (real images ${f(m.realSpeckle, 2)})`);

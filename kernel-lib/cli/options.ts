@@ -46,3 +46,14 @@ export function interval(s: string): [number, number] {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** A final average `t,k` (re-noising time in (0, 1), K >= 1 draws), or `none` (off: null). */
+export function finalAverage(s: string): { t: number; draws: number } | null {
+  if (s.trim() === 'none') return null;
+  const v = numList(s);
+  if (v.length !== 2) throw new InvalidArgumentError('must be t,k (e.g. 0.8,8) or none');
+  const [t, draws] = v as [number, number];
+  if (!(t > 0 && t < 1)) throw new InvalidArgumentError(`t must be in (0, 1), got ${t}`);
+  if (!(Number.isInteger(draws) && draws >= 1)) throw new InvalidArgumentError(`k must be an integer >= 1, got ${draws}`);
+  return { t, draws };
+}

@@ -18,7 +18,7 @@ import { loadRun, type LoadedRun } from '../runs/load-run';
 import { loadWeights, sampleWeights } from '../runs/pretrained';
 import { imageGridPng } from '../viz/image-grid';
 import { progress } from '../viz/progress';
-import { int, interval, num } from './options';
+import { finalAverage, int, interval, num } from './options';
 
 interface SampleOptions {
   run?: string;
@@ -37,6 +37,7 @@ interface SampleOptions {
   interval: [number, number];
   shift: number;
   lastStep?: number;
+  finalAverage: { t: number; draws: number } | null;
   seed: number;
   out: string;
   precision?: string;
@@ -91,6 +92,7 @@ export function registerSampleCommand(program: Command): void {
     .option('--cfg <scale>', 'classifier-free guidance scale', num, 1)
     .option('--interval <a,b>', 'guidance interval in t', interval, [0.1, 1] as [number, number])
     .option('--shift <s>', 'time-grid shift', num, 1)
+    .option('--final-average <t,k>', "end each sample with the mean clean estimate over k re-noisings at time t (default: none)", finalAverage, null)
     .option('--last-step <d>', "the time grid's last jump: linspace(0, 1 - d, steps) then 1 (default 1 / steps)", num)
     .option('--seed <s>', 'noise seed', int(0), 0)
     .addOption(new Option('--precision <p>', "the model forward's matMuls: bf16 products with fp32 sums where the CPU has AVX512_BF16 and oneDNN is installed, else fp32 with a line saying what is missing (default: PIXNERD_PRECISION, else fp32)").choices(MATMUL_PRECISIONS))
@@ -111,7 +113,7 @@ export function registerSampleCommand(program: Command): void {
       try {
         const n = (o.classes?.length ?? Math.min(10, model.model.numClasses)) * o.perClass;
         const bar = progress({ total: o.steps, label: `sample ${n} images` });
-        const grid = sampleWeights(model, { ...o, precision, onStep: (i, _steps, s) => bar.update(i, { 's/step': s }) });
+        const grid = sampleWeights(model, { ...o, finalAverage: o.finalAverage ?? undefined, precision, onStep: (i, _steps, s) => bar.update(i, { 's/step': s }) });
         bar.done();
         const x = grid.images;
         try {

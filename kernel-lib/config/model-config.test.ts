@@ -56,6 +56,8 @@ test('invalid configs name the field and the rule', () => {
   throwsConfig(() => createConfig({ head: { width: 0 } }), 'head.width', /positive integer/);
   throwsConfig(() => createConfig({ head: { pixelInput: 'no' as never } }), 'head.pixelInput', /true or false/);
   throwsConfig(() => createConfig({ head: { pixelInput: false, coordEncoding: 'none' } }), 'head.pixelInput', /no input at all/);
+  throwsConfig(() => createConfig({ head: { pixelBlur: 2 } }), 'head.pixelBlur', /odd integer/);
+  throwsConfig(() => createConfig({ head: { pixelInput: false, pixelBlur: 3 } }), 'head.pixelBlur', /no pixel values to blur/);
   throwsConfig(() => createConfig({ bogus: 1 } as never), 'bogus', /unknown field/);
   throwsConfig(() => getPreset('PixNerd-H/2'), 'preset', /unknown preset/);
 });

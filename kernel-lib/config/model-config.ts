@@ -38,6 +38,12 @@ export interface NerfHeadConfig {
    * a filled-in default would change the config hash of every finished run. Absent = true.
    */
   pixelInput?: boolean;
+  /**
+   * k (odd): the field sees each pixel's k x k box average of the noisy image instead of the
+   * pixel alone, an ablation beyond the paper (per-pixel noise reaches the field k times weaker
+   * and spatially smooth). Optional without a default, like pixelInput; absent = 1 (the paper).
+   */
+  pixelBlur?: number;
 }
 
 /** The DiT final layer (LayerNorm, adaLN shift/scale, Linear(D -> p*p*C)): the paper's baseline. */
@@ -150,7 +156,7 @@ export function coordFeatureCount(enc: CoordEncoding, maxFreqs: number): number 
 // ---------------------------------------------------------------------------------------------
 
 const TOP_KEYS = ['imageSize', 'inChannels', 'patchSize', 'hiddenSize', 'numHeads', 'depth', 'numClasses', 'head'];
-const NERF_KEYS = ['kind', 'width', 'mlpRatio', 'blocks', 'coordEncoding', 'weightNorm', 'maxFreqs', 'pixelInput'];
+const NERF_KEYS = ['kind', 'width', 'mlpRatio', 'blocks', 'coordEncoding', 'weightNorm', 'maxFreqs', 'pixelInput', 'pixelBlur'];
 
 /** The reference implementation's init_args names and where they go. */
 const REFERENCE_KEYS: Record<string, string> = {
@@ -281,6 +287,10 @@ export function validateConfig(cfg: ModelConfig): void {
       if (head.pixelInput !== undefined && typeof head.pixelInput !== 'boolean') throw new ConfigError('head.pixelInput', head.pixelInput, 'must be true or false');
       if (head.pixelInput === false && head.coordEncoding === 'none') {
         throw new ConfigError('head.pixelInput', false, "needs a coordinate encoding: with coordEncoding 'none' the field would see no input at all");
+      }
+      if (head.pixelBlur !== undefined) {
+        if (!(Number.isInteger(head.pixelBlur) && head.pixelBlur >= 1 && head.pixelBlur % 2 === 1)) throw new ConfigError('head.pixelBlur', head.pixelBlur, 'must be an odd integer >= 1 (1 = the pixel alone)');
+        if (head.pixelInput === false && head.pixelBlur > 1) throw new ConfigError('head.pixelBlur', head.pixelBlur, 'needs head.pixelInput: the field sees no pixel values to blur');
       }
       return;
     }

@@ -176,6 +176,21 @@ test('pixelInput false: the field ignores the pixel values it is handed, the pap
   }
 });
 
+test('pixelBlur 3: the field sees box averages (a flat image is unchanged, borders included); a noisy image is not', () => {
+  const paper = PRESETS['tiny-32/8'];
+  const blur = createConfig({ head: { pixelBlur: 3 } }, paper);
+  const params = initParams(blur, 6);
+  perturbFinal(params as Record<string, tf.Variable>);
+  const { t, y } = inputs(paper, 2);
+  const flat = tf.fill([2, 32, 32, 1], 0.3) as tf.Tensor4D;
+  const noisy = tf.randomNormal([2, 32, 32, 1], 0, 1, 'float32', 9) as tf.Tensor4D;
+  const v = (cfg: ModelConfig, x: tf.Tensor4D) => pixnerdForward(params, cfg, x, t, y).v.dataSync();
+  assert.ok(maxAbsDiff(v(blur, flat), v(paper, flat)) < 1e-5, 'flat image: blur changes nothing');
+  assert.ok(maxAbsDiff(v(blur, noisy), v(paper, noisy)) > 1e-3, 'noisy image: the field input differs');
+  tf.dispose([flat, noisy, t, y]);
+  disposeParams(params);
+});
+
 test('bad inputs fail with the shapes in the message', () => {
   const cfg = PRESETS['tiny-32/8'];
   const params = initParams(cfg, 0);

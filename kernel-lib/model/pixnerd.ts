@@ -94,7 +94,8 @@ export function pixnerdForward(params: Params, cfg: ModelConfig, x: tf.Tensor4D,
         const sField = silu(tf.add(s, tEmb.expandDims(1))).reshape([B * L, D]) as tf.Tensor2D; // bridge: t only, [B*L, D]
         const ph = H / gridH;
         const pw = W / gridW;
-        const pixels = patchPixels(x, ph, pw); //                                           [B*L, ph*pw, C]
+        const k = head.pixelBlur ?? 1; // ablation: each pixel's k x k box average (zero padding not counted)
+        const pixels = patchPixels(k > 1 ? (tf.avgPool(x, k, 1, 'same') as tf.Tensor4D) : x, ph, pw); // [B*L, ph*pw, C]
         const field = nerfField(params, head, cfg.depth, sField, pixels, ph, pw, opts.returnFieldWeights ?? false);
         return { v: foldPatchPixels(field.v, B, H, W, ph, pw), hidden, fieldWeights: field.weights }; // [B, H, W, C]
       }

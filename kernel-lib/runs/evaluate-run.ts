@@ -21,7 +21,7 @@ import { resolveModelConfig } from '../config/presets';
 import { evaluate } from '../metrics/evaluate';
 import type { FeatureMatrix } from '../metrics/feature-matrix';
 import { defaultNetworkFor, loadNetwork } from '../classifier/networks';
-import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
+import { checkFinalAverage, SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
 import { datasetFromConfig, type DataConfig } from '../../data-loaders/from-config';
 import { ConfigError } from '../util/errors';
 import { readRunConfig } from './run-dir';
@@ -40,6 +40,8 @@ export interface EvalConfig {
   shift?: number;
   /** The sampling grid's last jump (sample-classes.ts; default 1 / steps). */
   lastStep?: number;
+  /** End each sample with the mean clean estimate over `draws` re-noisings at `t` (sampling/sample.ts FinalAverage). */
+  finalAverage?: { t: number; draws: number };
   /** Feature network: the project's classifier for this dataset (default: the data's dataset). */
   classifier?: string;
 }
@@ -52,7 +54,7 @@ export const EVAL_DEFAULTS: EvalConfig = { samples: 500, sampler: 'heun', steps:
 
 /** Checks an eval recipe; throws ConfigError naming the field. */
 export function validateEvalConfig(ev: EvalConfig): EvalConfig {
-  for (const k of Object.keys(ev)) if (!(k in EVAL_DEFAULTS) && k !== 'order' && k !== 'classifier' && k !== 'shift' && k !== 'lastStep') throw new ConfigError(`eval.${k}`, (ev as unknown as Record<string, unknown>)[k], 'unknown field');
+  for (const k of Object.keys(ev)) if (!(k in EVAL_DEFAULTS) && k !== 'order' && k !== 'classifier' && k !== 'shift' && k !== 'lastStep' && k !== 'finalAverage') throw new ConfigError(`eval.${k}`, (ev as unknown as Record<string, unknown>)[k], 'unknown field');
   if (!Number.isInteger(ev.samples) || ev.samples < 0) throw new ConfigError('eval.samples', ev.samples, 'must be an integer >= 0');
   if (!SAMPLER_KINDS.includes(ev.sampler)) throw new ConfigError('eval.sampler', ev.sampler, `must be one of ${SAMPLER_KINDS.join(', ')}`);
   if (!Number.isInteger(ev.steps) || ev.steps < 1) throw new ConfigError('eval.steps', ev.steps, 'must be a positive integer');
@@ -61,6 +63,13 @@ export function validateEvalConfig(ev: EvalConfig): EvalConfig {
     throw new ConfigError('eval.interval', ev.interval, 'must be [a, b] with 0 <= a <= b <= 1');
   }
   if (ev.shift !== undefined && !(Number.isFinite(ev.shift) && ev.shift > 0)) throw new ConfigError('eval.shift', ev.shift, 'must be a number > 0 (1 = no shift)');
+  if (ev.finalAverage !== undefined) {
+    try {
+      checkFinalAverage(ev.finalAverage);
+    } catch (e) {
+      throw new ConfigError('eval.finalAverage', ev.finalAverage, (e as Error).message.replace(/^finalAverage\./, ''));
+    }
+  }
   if (ev.lastStep !== undefined && !(Number.isFinite(ev.lastStep) && ev.lastStep > 0 && ev.lastStep <= 1)) throw new ConfigError('eval.lastStep', ev.lastStep, 'must be a number in (0, 1]');
   return ev;
 }
@@ -137,7 +146,7 @@ export async function evaluateRun(runDir: string, o: EvaluateRunOptions): Promis
   const t0 = performance.now();
   try {
     const r = await evaluate({
-      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, shift: ev.shift, lastStep: ev.lastStep, seed, precision: o.precision } },
+      source: { kind: 'run', runDir, weights: o.weights, sampler: { sampler: ev.sampler, steps: ev.steps, order: ev.order, cfg: ev.cfg, interval: ev.interval, shift: ev.shift, lastStep: ev.lastStep, finalAverage: ev.finalAverage, seed, precision: o.precision } },
       real,
       realBaseline,
       extractor,

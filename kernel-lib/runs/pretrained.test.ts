@@ -79,6 +79,17 @@ test('sampleWeights: a class grid at the native size, every step timed, nothing 
   disposeParams(w.params);
 });
 
+test('seed 0 is a seed: two grids from seed 0 are identical (tfjs alone would draw them from Math.random)', async () => {
+  const w = await loadWeights(TINY_CKPT, { imageSize: 32 });
+  const grid = () => sampleWeights(w, { ...BASE, seed: 0, classes: [1], perClass: 2 }).images;
+  const [a, b] = [grid(), grid()];
+  assert.equal(Array.from(a.dataSync()), Array.from(b.dataSync()));
+  const c = sampleWeights(w, { ...BASE, seed: 1, classes: [1], perClass: 2 }).images;
+  assert.not.equal(Array.from(a.dataSync()), Array.from(c.dataSync()));
+  tf.dispose([a, b, c]);
+  disposeParams(w.params);
+});
+
 test('sampleWeights: another size decodes through the neural field; the same trunk, the same classes', async () => {
   const w = await loadWeights(TINY_CKPT, { imageSize: 32 });
   const g = sampleWeights(w, { ...BASE, classes: [3], perClass: 1, size: 64 });

@@ -15,6 +15,7 @@ import { modelVelocity, sample, type SamplerKind } from '../sampling/sample';
 import type { ModelConfig } from '../config/model-config';
 import type { LoadedRun } from './load-run';
 import { resolvePrecision, type MatmulPrecision } from '../backend/precision';
+import { tfSeed } from '../util/seed';
 
 /**
  * Checks that `size` is a resolution the model can decode: its training size, or (neural-field
@@ -48,6 +49,8 @@ export interface SampleGridOptions {
    * then 1, so the last step lands on the model's clean estimate at t = 1 - lastStep.
    */
   lastStep?: number;
+  /** End with the mean clean estimate over `draws` re-noisings at time `t` (sampling/sample.ts FinalAverage; its noise seeded from `seed`). */
+  finalAverage?: { t: number; draws: number };
   seed: number;
   /** Decode at scale x the training resolution (nerf head). */
   scale?: number;
@@ -69,11 +72,11 @@ export function sampleClasses(run: LoadedRun, o: SampleGridOptions): tf.Tensor4D
   if (o.scale !== undefined && !(Number.isInteger(o.scale) && o.scale >= 1)) throw new RangeError(`scale must be an integer >= 1, got ${o.scale}`);
   const size = o.size ?? model.imageSize * (o.scale ?? 1);
   checkDecodeSize(model, size);
-  const noise = tf.randomNormal([n, size, size, model.inChannels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
+  const noise = tf.randomNormal([n, size, size, model.inChannels], 0, 1, 'float32', tfSeed(o.seed)) as tf.Tensor4D;
   const y = tf.tensor1d(o.classes.flatMap((c) => Array(o.perClass).fill(c)), 'int32');
   const velocity = modelVelocity(run.params, model, run.prediction, size === model.imageSize ? undefined : model.imageSize, resolvePrecision(o.precision));
   try {
-    return sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, lastStep: o.lastStep, nullLabel: model.numClasses, onStep: o.onStep }).x;
+    return sample(velocity, noise, y, { sampler: o.sampler, steps: o.steps, order: o.order, cfg: o.cfg, interval: o.interval, shift: o.shift, lastStep: o.lastStep, finalAverage: o.finalAverage ? { ...o.finalAverage, seed: o.seed } : undefined, nullLabel: model.numClasses, onStep: o.onStep }).x;
   } finally {
     tf.dispose([noise, y]);
   }

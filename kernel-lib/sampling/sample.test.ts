@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { adamsCoefficients } from './adams';
 import { guidedVelocity, type VelocityModel } from './guidance';
-import { sample, type SamplerKind } from './sample';
+import { modelEvaluations, sample, type SamplerKind } from './sample';
 import { timeGrid } from './time-grid';
 
 // Gaussian data x ~ N(m, s^2) per pixel, noise eps ~ N(0, 1), x_t = t x + (1 - t) eps.
@@ -102,6 +102,27 @@ test('sampling is deterministic and returns the trajectory', () => {
   assert.is(a.vs!.length, 5);
   assert.equal(a.xs![5]!.dataSync(), a.x.dataSync());
   tf.dispose([a.x, b.x, ...a.xs!, ...a.vs!]);
+});
+
+test('final average: the mean posterior estimate over re-noisings, seeded, K more evaluations', () => {
+  // Gaussian data: E_eps[x_hat(t x + (1 - t) eps, t)] = m + k (x - m), k = t^2 s^2 / (t^2 s^2 + (1 - t)^2)
+  const t = 0.8, k = (t * t * s * s) / (t * t * s * s + (1 - t) ** 2);
+  const plain = sample(analytic, noise, y, { sampler: 'heun', steps: 8 }).x;
+  const avg = (draws: number, seed: number) => sample(analytic, noise, y, { sampler: 'heun', steps: 8, finalAverage: { t, draws, seed } }).x;
+  const many = avg(64, 1);
+  const expected = tf.add(m, tf.mul(tf.sub(plain, m), k));
+  const err = tf.sub(many, expected).abs().max().dataSync()[0]!;
+  assert.ok(err < 0.12, `64 draws: max error ${err} against m + k (x - m)`); // per-draw noise std 0.18 / 8
+  const [a, b, c] = [avg(4, 3), avg(4, 3), avg(4, 4)];
+  assert.equal(a.dataSync(), b.dataSync(), 'same seed, same average');
+  assert.not.equal(a.dataSync(), c.dataSync(), 'another seed, other noises');
+  assert.is(modelEvaluations('heun', 10, 4), 23);
+  assert.throws(() => sample(analytic, noise, y, { sampler: 'euler', steps: 2, finalAverage: { t: 1, draws: 4, seed: 0 } }), /finalAverage\.t must be in \(0, 1\), got 1/);
+  assert.throws(() => sample(analytic, noise, y, { sampler: 'euler', steps: 2, finalAverage: { t: 0.5, draws: 0, seed: 0 } }), /finalAverage\.draws must be an integer >= 1, got 0/);
+  const before = tf.memory().numTensors;
+  avg(2, 0).dispose();
+  assert.is(tf.memory().numTensors, before, 'no tensors leak');
+  tf.dispose([plain, many, expected, a, b, c]);
 });
 
 test('no tensors leak from sampling', () => {

@@ -7,6 +7,9 @@
  *           the last step, which ends at t = 1, is an Euler step: 2N - 1 evaluations)
  *   adams:  x <- x + (sum_j c_j v_j) dt over the last `order` velocities (adams.ts)
  *
+ * Optionally the result is then replaced by the mean of the model's clean estimate over K
+ * re-noisings of it at time t_a (`finalAverage`, see FinalAverage).
+ *
  * Legend: B batch, images [B, H, W, C].
  */
 import * as tf from '@tensorflow/tfjs';
@@ -18,13 +21,36 @@ import { adamsCoefficients } from './adams';
 import { guidedVelocity, type VelocityModel } from './guidance';
 import { timeGrid } from './time-grid';
 import { resolvePrecision, withMatmulPrecision, type MatmulPrecision } from '../backend/precision';
+import { deriveSeed, tfSeed } from '../util/seed';
 
 export type SamplerKind = 'euler' | 'heun' | 'adams';
 export const SAMPLER_KINDS: readonly SamplerKind[] = ['euler', 'heun', 'adams'];
 
-/** Model evaluations per image of a sampler over `steps` steps (Heun's last step is Euler; CFG's doubled batch not counted). */
-export function modelEvaluations(sampler: SamplerKind, steps: number): number {
-  return sampler === 'heun' ? 2 * steps - 1 : steps;
+/** Model evaluations per image of a sampler over `steps` steps, plus a final average's draws (Heun's last step is Euler; CFG's doubled batch not counted). */
+export function modelEvaluations(sampler: SamplerKind, steps: number, finalDraws = 0): number {
+  return (sampler === 'heun' ? 2 * steps - 1 : steps) + finalDraws;
+}
+
+/**
+ * The final average: x <- (1/K) sum_k x_hat(t_a x + (1 - t_a) eps_k, t_a), with
+ * x_hat(x_t, t) = x_t + (1 - t) v(x_t, t) and K fresh noises eps_k (seeded). Beyond the paper:
+ * in the last, low-noise steps the neural field follows the noise of its own input pixel and
+ * leaves isolated pixels (experiments/RESULTS.md, seventh round); each re-noising draws that
+ * noise anew, so the average keeps what the K estimates agree on. K more (guided) evaluations.
+ */
+export interface FinalAverage {
+  /** t_a in (0, 1): the re-noising time (0.8 = 20 % noise). */
+  t: number;
+  /** K >= 1 re-noisings. */
+  draws: number;
+  /** Seed of the K noises. */
+  seed: number;
+}
+
+/** Checks a final average's t and draws (Error naming the bad value). */
+export function checkFinalAverage(a: Pick<FinalAverage, 't' | 'draws'>): void {
+  if (!(typeof a.t === 'number' && a.t > 0 && a.t < 1)) throw new RangeError(`finalAverage.t must be in (0, 1), got ${a.t}`);
+  if (!(Number.isInteger(a.draws) && a.draws >= 1)) throw new RangeError(`finalAverage.draws must be an integer >= 1, got ${a.draws}`);
 }
 
 export interface SampleOptions {
@@ -40,6 +66,8 @@ export interface SampleOptions {
   interval?: [number, number];
   /** Null label K (needed when cfg != 1). */
   nullLabel?: number;
+  /** End with the mean clean estimate over re-noisings (FinalAverage); absent = off. */
+  finalAverage?: FinalAverage;
   /** Keep x_t at every grid time and the velocities used. */
   returnTrajectory?: boolean;
   onStep?: (i: number, steps: number) => void;
@@ -60,6 +88,7 @@ export function sample(model: VelocityModel, noise: tf.Tensor4D, y: tf.Tensor1D,
   const times = timeGrid(opts.steps, { lastStep: opts.lastStep, shift: opts.shift });
   const scale = opts.cfg ?? 1;
   if (scale !== 1 && opts.nullLabel === undefined) throw new Error('CFG needs nullLabel (= numClasses)');
+  if (opts.finalAverage) checkFinalAverage(opts.finalAverage);
   const g = { scale, interval: opts.interval ?? ([0, 1] as [number, number]), nullLabel: opts.nullLabel ?? -1 };
   const velocity = (x: tf.Tensor4D, t: number) => guidedVelocity(model, x, t, y, g);
   const order = opts.order ?? 2;
@@ -107,6 +136,20 @@ export function sample(model: VelocityModel, noise: tf.Tensor4D, y: tf.Tensor1D,
     opts.onStep?.(i + 1, opts.steps);
   }
   tf.dispose(history);
+  if (opts.finalAverage) {
+    const { t, draws, seed } = opts.finalAverage;
+    const averaged = tf.tidy(() => {
+      let sum: tf.Tensor = tf.zerosLike(x);
+      for (let k = 0; k < draws; k++) {
+        const eps = tf.randomNormal(x.shape, 0, 1, 'float32', tfSeed(deriveSeed(seed, `final-average:${k}`)));
+        const xt = tf.add(tf.mul(x, t), tf.mul(eps, 1 - t)) as tf.Tensor4D;
+        sum = tf.add(sum, tf.add(xt, tf.mul(velocity(xt, t), 1 - t))); // x_hat(x_t, t)
+      }
+      return tf.div(sum, draws) as tf.Tensor4D;
+    });
+    x.dispose(); // the trajectory (returnTrajectory) keeps its own clone of it
+    x = averaged;
+  }
   return keep ? { x, xs, vs } : { x };
 }
 

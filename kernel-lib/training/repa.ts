@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initTensor, type ParamSpec } from '../model/params';
 import { linear, param, silu, type Params } from '../model/ops';
 import { scoped } from '../util/scope';
+import { tfSeed } from '../util/seed';
 
 /** Projector parameter prefix in reference training checkpoints. */
 export const PROJECTOR_PREFIX = 'diffusion_trainer.proj.';
@@ -88,8 +89,8 @@ export function cosineAlignmentLoss(a: tf.Tensor3D, b: tf.Tensor3D): tf.Scalar {
 export function randomTeacher(opts: { channels: number; cell: number; dim: number; seed: number }): Teacher & { dispose(): void } {
   const { channels, cell, dim, seed } = opts;
   const inDim = channels * cell * cell;
-  const w1 = tf.randomNormal([inDim, 2 * dim], 0, 1 / Math.sqrt(inDim), 'float32', seed);
-  const w2 = tf.randomNormal([2 * dim, dim], 0, 1 / Math.sqrt(2 * dim), 'float32', seed + 1);
+  const w1 = tf.randomNormal([inDim, 2 * dim], 0, 1 / Math.sqrt(inDim), 'float32', tfSeed(seed));
+  const w2 = tf.randomNormal([2 * dim, dim], 0, 1 / Math.sqrt(2 * dim), 'float32', tfSeed(seed + 1));
   return {
     name: `random-${cell}px-${dim}`,
     dim,

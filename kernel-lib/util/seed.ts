@@ -13,6 +13,16 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * The seed to hand a tfjs random op (randomNormal, randomUniform) for a user's seed. tfjs treats a
+ * falsy seed as none and draws from Math.random() (`seed ? seed : Math.random()` in rand_util),
+ * so seed 0 was silently unseeded; 0 maps to a fixed constant instead, every other seed passes
+ * through unchanged (so results recorded with them stay valid).
+ */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? 0x5eed0 : seed;
+}
+
 /** A seed for the random op named `name`, derived from a base seed. Stable across runs. */
 export function deriveSeed(base: number, name: string): number {
   return hashString(`${base >>> 0}:${name}`);

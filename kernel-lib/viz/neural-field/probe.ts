@@ -9,6 +9,7 @@ import { pixnerdForward } from '../../model/pixnerd';
 import type { Params } from '../../model/ops';
 import type { ImageBatch, ImageInput } from '../image-grid';
 import { batchOf, readAll, nerfHead } from './internal';
+import { tfSeed } from '../../util/seed';
 
 export interface ProbeOptions {
   /** Flow time in [0, 1] (0 = pure noise, 1 = the clean image). */
@@ -90,7 +91,7 @@ export function probeOutput(params: Params, cfg: ModelConfig, image: ImageInput,
     tf.tidy(() => {
       const x = imageTensor(image, cfg); //                                                         [1, H, W, C]
       const t = tf.fill([1], o.t) as tf.Tensor1D;
-      const xt = interpolate(x, tf.randomNormal(shape, 0, 1, 'float32', o.seed) as tf.Tensor4D, t); // [1, H, W, C]
+      const xt = interpolate(x, tf.randomNormal(shape, 0, 1, 'float32', tfSeed(o.seed)) as tf.Tensor4D, t); // [1, H, W, C]
       const v = toVelocity(pixnerdForward(params, cfg, xt, t, tf.tensor1d([o.label], 'int32')).v, xt, t, prediction);
       return { xt, v, xHat: tf.add(xt, tf.mul(v, 1 - o.t)) };
     }),
