@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
 import { describePrecision, effectivePrecision, MATMUL_PRECISIONS, resolvePrecision } from '../backend/precision';
 import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
-import { EVAL_DEFAULTS, evaluateRun } from '../runs/evaluate-run';
+import { evaluateRun } from '../runs/evaluate-run';
 import { finalAverage, int, interval, num } from './options';
 import { MAIN_JOB_SAMPLING } from '../runs/main-job';
 
@@ -37,11 +37,11 @@ export function registerEvaluateCommand(program: Command): void {
     .description("evaluate a run's samples against its dataset: FID, KID, precision/recall, class accuracy, real-vs-real floor")
     .requiredOption('--run <dir>', 'run directory')
     .option('--samples <n>', 'generated (and real) images', int(1), 1000)
-    .addOption(new Option('--sampler <kind>', 'sampler').choices(SAMPLER_KINDS).default(EVAL_DEFAULTS.sampler))
-    .option('--steps <n>', 'sampling steps', int(1), EVAL_DEFAULTS.steps)
+    .addOption(new Option('--sampler <kind>', 'sampler').choices(SAMPLER_KINDS).default(MAIN_JOB_SAMPLING.sampler))
+    .option('--steps <n>', 'sampling steps', int(1), MAIN_JOB_SAMPLING.steps)
     .option('--order <k>', 'Adams order', int(1), 2)
-    .option('--cfg <scale>', 'classifier-free guidance scale', num, EVAL_DEFAULTS.cfg)
-    .option('--interval <a,b>', 'guidance interval in t', interval, EVAL_DEFAULTS.interval)
+    .option('--cfg <scale>', 'classifier-free guidance scale', num, MAIN_JOB_SAMPLING.cfg)
+    .option('--interval <a,b>', 'guidance interval in t', interval, MAIN_JOB_SAMPLING.interval)
     .option('--shift <s>', 'time-grid shift t / (t + (1 - t) s); > 1 spends more steps near the noise', num, 1)
     .option('--last-step <d>', "the time grid's last jump: linspace(0, 1 - d, steps) then 1 (default 1 / steps)", num)
     .option('--final-average <t,k>', "end each sample with the mean clean estimate over k re-noisings at time t (none: off)", finalAverage, MAIN_JOB_SAMPLING.finalAverage ?? null)
