@@ -3,6 +3,7 @@
  * becomes commander's `error: option '--steps <n>' argument 'x' is invalid. <reason>`).
  */
 import { InvalidArgumentError } from 'commander';
+import { checkFinalAverage } from '../sampling/sample';
 
 /** An integer >= min. */
 export const int = (min = 0) => (s: string): number => {
@@ -53,7 +54,10 @@ export function finalAverage(s: string): { t: number; draws: number } | null {
   const v = numList(s);
   if (v.length !== 2) throw new InvalidArgumentError('must be t,k (e.g. 0.8,8) or none');
   const [t, draws] = v as [number, number];
-  if (!(t > 0 && t < 1)) throw new InvalidArgumentError(`t must be in (0, 1), got ${t}`);
-  if (!(Number.isInteger(draws) && draws >= 1)) throw new InvalidArgumentError(`k must be an integer >= 1, got ${draws}`);
+  try {
+    checkFinalAverage({ t, draws }); // the sampler's own rule, one copy
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
   return { t, draws };
 }

@@ -36,7 +36,8 @@ export function modelEvaluations(sampler: SamplerKind, steps: number, finalDraws
  * x_hat(x_t, t) = x_t + (1 - t) v(x_t, t) and K fresh noises eps_k (seeded). Beyond the paper:
  * in the last, low-noise steps the neural field follows the noise of its own input pixel and
  * leaves isolated pixels (experiments/RESULTS.md, seventh round); each re-noising draws that
- * noise anew, so the average keeps what the K estimates agree on. K more (guided) evaluations.
+ * noise anew, so the average keeps what the K estimates agree on. K more evaluations, guided
+ * where t_a lies inside the guidance interval (the main job ends its interval at t_a: unguided).
  */
 export interface FinalAverage {
   /** t_a in (0, 1): the re-noising time (0.8 = 20 % noise). */
