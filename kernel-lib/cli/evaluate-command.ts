@@ -30,6 +30,7 @@ interface EvaluateOptions {
 }
 
 const f = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
+const pct = (v: number | null) => (v === null ? '-' : `${(100 * v).toFixed(1)} %`);
 
 export function registerEvaluateCommand(program: Command): void {
   program
@@ -49,7 +50,7 @@ export function registerEvaluateCommand(program: Command): void {
     .addOption(new Option('--weights <which>', 'EMA or online weights').choices(['ema', 'model']).default('ema'))
     .addOption(new Option('--classifier <net>', "feature network (default: the dataset's own classifier)").choices(['mnist', 'fashion-mnist', 'mobilenet-v2']))
     .addOption(new Option('--precision <p>', "the sampled model's matMuls: bf16 products with fp32 sums where the CPU has AVX512_BF16 and oneDNN is installed, else fp32 with a line saying what is missing; the feature network stays fp32 (default: PIXNERD_PRECISION, else fp32)").choices(MATMUL_PRECISIONS))
-    .option('--json', 'print one JSON object line: fid, realFid, classAccuracy, kid, precision, recall, speckle, realSpeckle, samples, seconds, matmulPrecision', false)
+    .option('--json', 'print one JSON object line: fid, realFid, classAccuracy, kid, precision, recall, speckle, realSpeckle, strayMarks, realStrayMarks, samples, seconds, matmulPrecision', false)
     .addHelpText('after', '\nExample:\n  npm run -s pixnerd -- evaluate --run runs/mnist-tiny --samples 1000 --json')
     .action(async (o: EvaluateOptions) => {
       const asked = resolvePrecision(o.precision);
@@ -66,13 +67,13 @@ export function registerEvaluateCommand(program: Command): void {
       });
       const seconds = Math.round((performance.now() - t0) / 100) / 10;
       if (o.json) {
-        console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, speckle: m.speckle, realSpeckle: m.realSpeckle, samples: m.evalSamples, seconds, matmulPrecision: precision }));
+        console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, speckle: m.speckle, realSpeckle: m.realSpeckle, strayMarks: m.strayMarks, realStrayMarks: m.realStrayMarks, samples: m.evalSamples, seconds, matmulPrecision: precision }));
         return;
       }
       console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}${o.lastStep !== undefined ? `, last step ${o.lastStep}` : ''}${o.finalAverage ? `, final average of ${o.finalAverage.draws} at t = ${o.finalAverage.t}` : ''}), features ${m.extractor}`);
       console.log(`  FID ${f(m.fid, 2)}   real-vs-real floor ${f(m.realFid, 2)}   ratio ${m.fid !== null && m.realFid ? (m.fid / m.realFid).toFixed(2) : '-'}x`);
       console.log(`  KID ${f(m.kid, 4)} ± ${f(m.kidStd, 4)}   precision ${f(m.precision, 3)}   recall ${f(m.recall, 3)}   class accuracy ${f(m.classAccuracy, 3)}`);
-      console.log(`  speckle ${f(m.speckle, 2)} isolated pixels per 1,000 (real images ${f(m.realSpeckle, 2)})`);
+      console.log(`  speckle ${f(m.speckle, 2)} isolated pixels per 1,000 (real images ${f(m.realSpeckle, 2)})   stray marks in ${pct(m.strayMarks)} of images (real images ${pct(m.realStrayMarks)})`);
       console.log(`  ${seconds} s`);
     });
 }

@@ -25,6 +25,7 @@ export const SUMMARY_METRICS: ReadonlyArray<{ key: keyof RunResult; label: strin
   { key: 'recall', label: 'recall', better: 'higher' },
   { key: 'classAccuracy', label: 'class accuracy', better: 'higher' },
   { key: 'speckle', label: 'speckle (per 1,000 px)', better: 'lower' },
+  { key: 'strayMarks', label: 'images with stray marks', better: 'lower' },
   { key: 'finalLoss', label: 'final loss', better: 'lower' },
   { key: 'finalFmLoss', label: 'final FM loss', better: 'lower' },
   { key: 'finalRepaLoss', label: 'final REPA loss', better: 'lower' },

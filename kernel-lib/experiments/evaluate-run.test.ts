@@ -61,6 +61,8 @@ test('a finished run is evaluated with the MNIST classifier: FID, KID, P/R, clas
     assert.ok(Number.isFinite(early.fid) && early.fid !== r.fid, `lastStep 0.8 changes the samples: FID ${early.fid} vs ${r.fid}`);
     for (const m of [r, early]) assert.ok(m.speckle! >= 0 && m.realSpeckle! > 0, `speckle ${m.speckle}, real ${m.realSpeckle}`);
     assert.is(early.realSpeckle, r.realSpeckle, 'the same real images');
+    for (const m of [r, early]) assert.ok(m.strayMarks! >= 0 && m.strayMarks! <= 1 && m.realStrayMarks! >= 0 && m.realStrayMarks! < 0.2, `stray marks ${m.strayMarks}, real ${m.realStrayMarks}`);
+    assert.is(early.realStrayMarks, r.realStrayMarks, 'the same real images');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -60,6 +60,11 @@ test('evaluate: real digits score near the real-vs-real baseline; noise scores f
   assert.ok(Math.abs(good.speckle - good.realSpeckle) < 0.5 * good.realSpeckle, `train digits: speckle ${good.speckle} vs real ${good.realSpeckle}`);
   assert.is(bad.realSpeckle, good.realSpeckle, 'same real set');
   assert.ok(bad.speckle > 10 * good.realSpeckle, `noise speckle ${bad.speckle} vs real ${good.realSpeckle}`);
+  // stray marks: few real digits have a detached fleck; nearly every noise image does
+  assert.ok(good.realStrayMarks >= 0 && good.realStrayMarks < 0.1, `real stray marks ${good.realStrayMarks}`);
+  assert.ok(Math.abs(good.strayMarks - good.realStrayMarks) < 0.1, `train digits: stray marks ${good.strayMarks} vs real ${good.realStrayMarks}`);
+  assert.is(bad.realStrayMarks, good.realStrayMarks, 'same real set');
+  assert.ok(bad.strayMarks > 0.9, `noise stray marks ${bad.strayMarks}`);
   clf.dispose();
 });
 

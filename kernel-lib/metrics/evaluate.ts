@@ -34,6 +34,7 @@ import { fidFromFeatures } from './fid';
 import { kid, type KidOptions } from './kid';
 import { precisionRecall, PR_DEFAULT_K } from './precision-recall';
 import { countSpeckle, emptySpeckleCount, speckleRate } from './speckle';
+import { countStrayMarks, emptyStrayMarkCount, strayMarkRate } from './stray-marks';
 
 // ---------------------------------------------------------------------------------------------
 // Sources of generated images
@@ -102,6 +103,9 @@ export interface EvaluationResult {
   /** Isolated pixels per 1,000 (speckle.ts) in the generated images, and in the real set they are compared with. */
   speckle: number;
   realSpeckle: number;
+  /** The fraction of images with a stray mark (stray-marks.ts), generated and real. */
+  strayMarks: number;
+  realStrayMarks: number;
   n: number;
   /** Wall time of the whole evaluation. */
   seconds: number;
@@ -295,6 +299,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
   const labels = new Int32Array(n);
   let samplingMs = 0;
   const speckle = emptySpeckleCount();
+  const stray = emptyStrayMarkCount();
   const src = openSource(opts.source);
   try {
     for (let s = 0; s < n; s += chunk) {
@@ -307,7 +312,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
         if (batch.images.rank !== 4 || shape[0] !== count) throw new ShapeError(`sample source: expected ${count} images [${count}, H, W, C], got [${shape.join(', ')}]`);
         if (batch.labels.length !== count) throw new ShapeError(`sample source: ${batch.labels.length} labels for ${count} images`);
         const [, H, W, C] = shape as [number, number, number, number];
-        countSpeckle(speckle, batch.images.dataSync(), count, H, W, C);
+        const pixels = batch.images.dataSync();
+        countSpeckle(speckle, pixels, count, H, W, C);
+        countStrayMarks(stray, pixels, count, H, W, C);
         const { features, classes } = featuresAndClassesOf(extractor, classifier, batch.images);
         gen.set(features, s * F);
         if (classes) predicted.set(classes, s);
@@ -335,8 +342,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
   };
   const realA = await cached(opts.real, sets.a);
   const realSpeckle = emptySpeckleCount();
+  const realStray = emptyStrayMarkCount();
   const [rh, rw] = opts.real.imageSize;
-  for (const i of sets.a) countSpeckle(realSpeckle, Float32Array.from((await opts.real.get(i)).image, (v) => 2 * v - 1), 1, rh, rw, opts.real.channels);
+  for (const i of sets.a) {
+    const image = Float32Array.from((await opts.real.get(i)).image, (v) => 2 * v - 1);
+    countSpeckle(realSpeckle, image, 1, rh, rw, opts.real.channels);
+    countStrayMarks(realStray, image, 1, rh, rw, opts.real.channels);
+  }
   const realB = await cached(opts.realBaseline ?? opts.real, sets.b);
   const generated: FeatureMatrix = { data: gen, shape: [n, F] };
   const r = compareFeatures(realA, generated, { kid: opts.kid, k: opts.k, seed });
@@ -348,6 +360,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationResult>
     realVsRealFid: fidFromFeatures(realA, realB).fid,
     speckle: speckleRate(speckle),
     realSpeckle: speckleRate(realSpeckle),
+    strayMarks: strayMarkRate(stray),
+    realStrayMarks: strayMarkRate(realStray),
     n,
     seconds: (performance.now() - t0) / 1000,
     samplingSeconds: samplingMs / 1000,

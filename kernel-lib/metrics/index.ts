@@ -16,4 +16,5 @@ export * from './kid';
 export * from './precision-recall';
 export * from './class-accuracy';
 export * from './speckle';
+export * from './stray-marks';
 export * from './synthetic-features';

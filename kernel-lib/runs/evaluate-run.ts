@@ -47,8 +47,9 @@ export interface EvalConfig {
 }
 
 /**
- * Defaults of an experiment file's "eval" and of the `evaluate` command: the main job's sampler
- * (MAIN_JOB_SAMPLING: Heun 10 steps, CFG 2 on (0.1, 1), from the recipe study), 500 samples.
+ * Defaults of an experiment file's "eval": Heun 10 steps, CFG 2 on (0.1, 1) (the recipe study's
+ * third-round sampler), 500 samples. The `evaluate` command defaults to the main job's sampler
+ * instead (MAIN_JOB_SAMPLING); these stay so that finished runs keep their config hashes.
  */
 export const EVAL_DEFAULTS: EvalConfig = { samples: 500, sampler: 'heun', steps: 10, cfg: 2, interval: [0.1, 1] };
 
@@ -86,6 +87,9 @@ export interface RunMetrics {
   /** Isolated pixels per 1,000 in the samples (metrics/speckle.ts), and in the real images they were compared with. */
   speckle: number | null;
   realSpeckle: number | null;
+  /** The fraction of images with a stray mark (metrics/stray-marks.ts), samples and real images. */
+  strayMarks: number | null;
+  realStrayMarks: number | null;
   /** The feature network the metrics used. */
   extractor: string | null;
   evalSamples: number;
@@ -102,7 +106,7 @@ export function evalExtractorFor(spec: { data: DataConfig; eval: EvalConfig }): 
   return name as EvalExtractor;
 }
 
-const NO_METRICS: RunMetrics = { fid: null, kid: null, kidStd: null, precision: null, recall: null, classAccuracy: null, realFid: null, speckle: null, realSpeckle: null, extractor: null, evalSamples: 0, evalSeconds: 0 };
+const NO_METRICS: RunMetrics = { fid: null, kid: null, kidStd: null, precision: null, recall: null, classAccuracy: null, realFid: null, speckle: null, realSpeckle: null, strayMarks: null, realStrayMarks: null, extractor: null, evalSamples: 0, evalSeconds: 0 };
 
 export interface EvaluateRunOptions {
   eval: EvalConfig;
@@ -173,6 +177,8 @@ export async function evaluateRun(runDir: string, o: EvaluateRunOptions): Promis
       realFid: r.realVsRealFid,
       speckle: r.speckle,
       realSpeckle: r.realSpeckle,
+      strayMarks: r.strayMarks,
+      realStrayMarks: r.realStrayMarks,
       extractor: r.extractor,
       evalSamples: r.n,
       evalSeconds: Math.round(r.seconds * 10) / 10,
