@@ -318,6 +318,44 @@ function childGemm(env: Record<string, string>): { info: { fp32?: string; fp32No
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
+/**
+ * The add-on in a child process with `env`: long-K products (split along K where oneDNN runs, see
+ * dnnl-gemm.cc split_k) in every transpose combination, with and without accumulate, against the
+ * built-in loop; each product twice, to check that the split's sum order is fixed.
+ */
+function childLongK(env: Record<string, string>): { fp32?: string; err: number[]; repeatable: boolean; sums: number[]; mass: number[] } {
+  const code = `
+    const a = require(${JSON.stringify(ADDON_PATH)});
+    a.setThreads(2);
+    const fill = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
+    const err = [], sums = [], mass = [];
+    let repeatable = true;
+    for (const [M, N, K] of [[64, 96, 4096], [56, 80, 4100]]) for (const tA of [false, true]) for (const tB of [false, true]) for (const acc of [false, true]) {
+      const A = fill(M * K, 1), B = fill(K * N, 2), C = fill(M * N, 3), C2 = fill(M * N, 3), D = fill(M * N, 3);
+      a.sgemm(A, B, C, M, N, K, tA, tB, 1, M * K, K * N, acc);
+      a.sgemm(A, B, C2, M, N, K, tA, tB, 1, M * K, K * N, acc);
+      a.sgemmBuiltin(A, B, D, M, N, K, tA, tB, 1, M * K, K * N, acc);
+      let e = 0, m = 0, sum = 0, abs = 0;
+      for (let i = 0; i < C.length; i++) { e = Math.max(e, Math.abs(C[i] - D[i])); m = Math.max(m, Math.abs(D[i])); if (C[i] !== C2[i]) repeatable = false; sum += C[i]; abs += Math.abs(C[i]); }
+      err.push(e / m); sums.push(sum); mass.push(abs);
+    }
+    console.log(JSON.stringify({ fp32: a.info().fp32, err, repeatable, sums, mass }));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+ntest('fp32 GEMM: long-K products (split along K) match the built-in loop in every transpose, accumulate included, and repeat bit for bit', () => {
+  const split = childLongK({});
+  const whole = childLongK({ NATIVEBLAS_SPLIT_K: '0' });
+  assert.is(split.err.length, 16);
+  // K = 4,096 fp32 sums: ~4e-5 of the largest entry with or without the split
+  for (const r of [split, whole]) for (const e of r.err) assert.ok(e < 1e-4, `relative error ${e} (${r.fp32})`);
+  assert.ok(split.repeatable, 'the same product twice, bit for bit');
+  // split or not, the same products (to rounding): the sums of C agree to 1e-5 of the sum of |C|
+  split.sums.forEach((s, i) => assert.ok(Math.abs(s - whole.sums[i]!) <= 1e-5 * split.mass[i]!, `product ${i}: ${s} vs ${whole.sums[i]} (sum of |C| ${split.mass[i]})`));
+});
+
 ntest('fp32 GEMM: oneDNN where it loads, OpenBLAS when asked or when oneDNN is off, the same products', () => {
   const dflt = childGemm({});
   const openblas = childGemm({ NATIVEBLAS_FP32_GEMM: 'openblas' });

@@ -24,7 +24,11 @@
 // helper threads claim from a counter: the caller waits only for chunks a helper has claimed,
 // never for a helper the scheduler has not run yet (a fixed split, joined, ran a [512, 1024] x
 // [1024, 384] product at 190 GFLOP/s on 2 busy cores where one thread alone ran 360). The chunks
-// are fixed by the shape, so the result does not depend on which thread ran which.
+// are fixed by the shape, so the result does not depend on which thread ran which. A product
+// whose K is long beside both sides of C is split along K instead (split_k: each chunk packs only
+// its share of both operands; the partial products are added in chunk order): the hypernetwork's
+// input gradient at bench-S, [256, 16384] x [16384, 384], went from 206 to 295 GFLOP/s, the
+// trunk's [256, 1024] x [1024, 384] from 196 to 292 (2 cores; NATIVEBLAS_SPLIT_K=0 turns it off).
 //
 // Signals: Debian's oneDNN 2.6.3 corrupts the heap when a signal handler runs on a thread inside
 // dnnl_sgemm (its JIT kernels appear to keep data below the stack pointer, where the kernel writes
@@ -100,6 +104,10 @@ struct Cutoffs {
 };
 constexpr Cutoffs kBf16Cutoffs{128e6, 256e6};
 constexpr Cutoffs kFp32Cutoffs{32e6, 64e6};
+// Products with K >= this many times both sides of C are split along K (split_k), in chunks of
+// multiples of kSplitKAlign.
+constexpr int64_t kSplitKRatio = 2;
+constexpr int64_t kSplitKAlign = 64;
 // Conversions shorter than this run on one thread (~0.1 ms).
 constexpr int64_t kCvtParallel = int64_t(1) << 19;
 
@@ -260,6 +268,43 @@ int block(const Job<T>& j, int64_t b, int64_t r0, int64_t r1, int64_t c0, int64_
   return j.fn(j.tA ? 'T' : 'N', j.tB ? 'T' : 'N', r1 - r0, c1 - c0, j.K, 1.0f, a, j.lda, bb, j.ldb, j.beta, c, j.ldc);
 }
 
+// Whether a product is split along K rather than along a side of C: K long beside both sides
+// (the hypernetwork's input gradient, [256, 16384] x [16384, 384] at bench-S). A split of C's
+// longer side has every chunk pack the whole of the other operand again (4 chunks: 4 x 16 MB
+// there, 206 GFLOP/s); K chunks pack only their own share of both.
+// NATIVEBLAS_SPLIT_K=0 turns it off (A/B timings).
+bool split_k(int64_t M, int64_t N, int64_t K) {
+  static const bool on = [] {
+    const char* e = std::getenv("NATIVEBLAS_SPLIT_K");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on && K >= kSplitKRatio * std::max(M, N) && K >= 2 * kSplitKAlign;
+}
+
+// One product as K chunks, one a thread: chunk 0 into C (with the job's beta), the others into
+// scratch products, then added to C in chunk order (fixed by the shape: the result does not
+// depend on which thread ran which chunk).
+template <class T>
+int run_split_k(const Job<T>& j, int threads) {
+  const int64_t chunks = std::min<int64_t>(threads, j.K / kSplitKAlign);
+  const int64_t MN = j.M * j.N;
+  std::vector<float> part(static_cast<size_t>((chunks - 1) * MN));
+  const auto k_at = [&j, chunks](int64_t c) { return c == chunks ? j.K : (j.K * c / chunks) / kSplitKAlign * kSplitKAlign; };
+  const int s = run_chunks(chunks, threads, [&](int64_t c) {
+    const int64_t k0 = k_at(c), k1 = k_at(c + 1);
+    const T* a = j.A + (j.tA ? k0 * j.M : k0);
+    const T* b = j.B + (j.tB ? k0 : k0 * j.N);
+    float* out = c == 0 ? j.C : part.data() + (c - 1) * MN;
+    return j.fn(j.tA ? 'T' : 'N', j.tB ? 'T' : 'N', j.M, j.N, k1 - k0, 1.0f, a, j.lda, b, j.ldb, c == 0 ? j.beta : 0.0f, out, j.N);
+  });
+  if (s != 0) return s;
+  for (int64_t c = 1; c < chunks; c++) {
+    const float* p = part.data() + (c - 1) * MN;
+    for (int64_t i = 0; i < MN; i++) j.C[i] += p[i];
+  }
+  return 0;
+}
+
 template <class T>
 int run(const Job<T>& j, int64_t batch, int threads) {
   const double per = 2.0 * static_cast<double>(j.M) * static_cast<double>(j.N) * static_cast<double>(j.K);
@@ -281,6 +326,7 @@ int run(const Job<T>& j, int64_t batch, int threads) {
       return 0;
     });
   }
+  if (batch == 1 && split_k(j.M, j.N, j.K)) return run_split_k(j, T_);
   // big matrices: each in 2 chunks a thread along the longer side of C (rows in 16s, columns in
   // 64s); every chunk packs its own share of the other operand, so no finer
   const bool rows = j.M >= j.N;
