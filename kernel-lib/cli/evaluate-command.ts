@@ -6,10 +6,10 @@
 import { Command, Option } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
 import { describePrecision, effectivePrecision, MATMUL_PRECISIONS, resolvePrecision } from '../backend/precision';
-import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
+import { SAMPLER_KINDS, type FinalAverageSpec, type SamplerKind } from '../sampling/sample';
 import { evaluateRun } from '../runs/evaluate-run';
 import { finalAverage, int, interval, num } from './options';
-import { MAIN_JOB_SAMPLING } from '../runs/main-job';
+import { describeFinalAverage, MAIN_JOB_SAMPLING } from '../runs/main-job';
 
 interface EvaluateOptions {
   run: string;
@@ -21,7 +21,7 @@ interface EvaluateOptions {
   interval: [number, number];
   shift: number;
   lastStep?: number;
-  finalAverage: { t: number; draws: number } | null;
+  finalAverage: FinalAverageSpec | null;
   seed?: number;
   weights: 'ema' | 'model';
   classifier?: string;
@@ -70,7 +70,7 @@ export function registerEvaluateCommand(program: Command): void {
         console.log(JSON.stringify({ fid: m.fid, realFid: m.realFid, classAccuracy: m.classAccuracy, kid: m.kid, precision: m.precision, recall: m.recall, speckle: m.speckle, realSpeckle: m.realSpeckle, strayMarks: m.strayMarks, realStrayMarks: m.realStrayMarks, samples: m.evalSamples, seconds, matmulPrecision: precision }));
         return;
       }
-      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}${o.lastStep !== undefined ? `, last step ${o.lastStep}` : ''}${o.finalAverage ? `, final average of ${o.finalAverage.draws} at t = ${o.finalAverage.t}` : ''}), features ${m.extractor}`);
+      console.log(`${o.run}: ${m.evalSamples} samples (${o.sampler} ${o.steps} steps, CFG ${o.cfg} on (${o.interval.join(', ')})${o.shift !== 1 ? `, shift ${o.shift}` : ''}${o.lastStep !== undefined ? `, last step ${o.lastStep}` : ''}${o.finalAverage ? `, ${describeFinalAverage(o.finalAverage)}` : ''}), features ${m.extractor}`);
       console.log(`  FID ${f(m.fid, 2)}   real-vs-real floor ${f(m.realFid, 2)}   ratio ${m.fid !== null && m.realFid ? (m.fid / m.realFid).toFixed(2) : '-'}x`);
       console.log(`  KID ${f(m.kid, 4)} ± ${f(m.kidStd, 4)}   precision ${f(m.precision, 3)}   recall ${f(m.recall, 3)}   class accuracy ${f(m.classAccuracy, 3)}`);
       console.log(`  speckle ${f(m.speckle, 2)} isolated pixels per 1,000 (real images ${f(m.realSpeckle, 2)})   stray marks in ${pct(m.strayMarks)} of images (real images ${pct(m.realStrayMarks)})`);

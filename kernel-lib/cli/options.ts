@@ -3,7 +3,7 @@
  * becomes commander's `error: option '--steps <n>' argument 'x' is invalid. <reason>`).
  */
 import { InvalidArgumentError } from 'commander';
-import { checkFinalAverage } from '../sampling/sample';
+import { checkFinalAverage, type FinalAverageSpec } from '../sampling/sample';
 
 /** An integer >= min. */
 export const int = (min = 0) => (s: string): number => {
@@ -49,7 +49,7 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /** A final average `t,k` (re-noising time in (0, 1), K >= 1 draws), or `none` (off: null). */
-export function finalAverage(s: string): { t: number; draws: number } | null {
+export function finalAverage(s: string): FinalAverageSpec | null {
   if (s.trim() === 'none') return null;
   const v = numList(s);
   if (v.length !== 2) throw new InvalidArgumentError('must be t,k (e.g. 0.8,8) or none');

@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { initBackend } from '../backend/backend-ladder';
 import { describePrecision, effectivePrecision, MATMUL_PRECISIONS, resolvePrecision } from '../backend/precision';
 import { disposeParams } from '../model/params';
-import { SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
+import { SAMPLER_KINDS, type FinalAverageSpec, type SamplerKind } from '../sampling/sample';
 import { parseClassList } from '../sampling/class-names';
 import { writeSafetensors } from '../checkpoint/safetensors';
 import { loadRun, type LoadedRun } from '../runs/load-run';
@@ -37,7 +37,7 @@ interface SampleOptions {
   interval: [number, number];
   shift: number;
   lastStep?: number;
-  finalAverage: { t: number; draws: number } | null;
+  finalAverage: FinalAverageSpec | null;
   seed: number;
   out: string;
   precision?: string;

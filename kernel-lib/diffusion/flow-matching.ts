@@ -40,6 +40,11 @@ export function interpolate(x: tf.Tensor4D, eps: tf.Tensor4D, t: tf.Tensor1D): t
   });
 }
 
+/** The clean estimate x_hat = x_t + (1 - t) v at one time t.  xt, v [B, H, W, C] -> [B, H, W, C] */
+export function cleanEstimate(xt: tf.Tensor4D, v: tf.Tensor4D, t: number): tf.Tensor4D {
+  return tf.tidy(() => tf.add(xt, tf.mul(v, 1 - t)) as tf.Tensor4D);
+}
+
 /**
  * The velocity implied by a network output: v itself, or (x_hat - x_t) / max(1 - t, 0.05)
  * for x-prediction.  out, xt [B, H, W, C], t [B] -> [B, H, W, C]

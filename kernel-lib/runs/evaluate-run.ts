@@ -21,7 +21,7 @@ import { resolveModelConfig } from '../config/presets';
 import { evaluate } from '../metrics/evaluate';
 import type { FeatureMatrix } from '../metrics/feature-matrix';
 import { defaultNetworkFor, loadNetwork } from '../classifier/networks';
-import { checkFinalAverage, SAMPLER_KINDS, type SamplerKind } from '../sampling/sample';
+import { checkFinalAverage, SAMPLER_KINDS, type FinalAverageSpec, type SamplerKind } from '../sampling/sample';
 import { datasetFromConfig, type DataConfig } from '../../data-loaders/from-config';
 import { ConfigError } from '../util/errors';
 import { readRunConfig } from './run-dir';
@@ -41,7 +41,7 @@ export interface EvalConfig {
   /** The sampling grid's last jump (sample-classes.ts; default 1 / steps). */
   lastStep?: number;
   /** End each sample with the mean clean estimate over `draws` re-noisings at `t` (sampling/sample.ts FinalAverage). */
-  finalAverage?: { t: number; draws: number };
+  finalAverage?: FinalAverageSpec;
   /** Feature network: the project's classifier for this dataset (default: the data's dataset). */
   classifier?: string;
 }

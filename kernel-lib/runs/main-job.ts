@@ -18,6 +18,7 @@ import { trainRun } from './train-run';
 import { readMetrics } from './run-dir';
 import { loadRun } from './load-run';
 import { sampleClasses, type SampleGridOptions } from './sample-classes';
+import type { FinalAverageSpec } from '../sampling/sample';
 
 /**
  * The main job's sampler, chosen in the recipe study (experiments/RESULTS.md): Heun, 10 steps
@@ -37,11 +38,16 @@ export const MAIN_JOB_SAMPLING: Required<Pick<SampleGridOptions, 'sampler' | 'st
   finalAverage: { t: 0.55, draws: 8 },
 };
 
+/** `final average of 8 at t = 0.55`: a final average in words. */
+export function describeFinalAverage(a: FinalAverageSpec): string {
+  return `final average of ${a.draws} at t = ${a.t}`;
+}
+
 /** `Heun 10 steps, CFG 2 on (0.1, 1)`: a sampling recipe in words. */
 export function describeSampling(s: Pick<SampleGridOptions, 'steps'> & Partial<Pick<SampleGridOptions, 'sampler' | 'cfg' | 'interval' | 'finalAverage'>>): string {
   const name = { euler: 'Euler', heun: 'Heun', adams: 'Adams' }[s.sampler ?? 'euler'] ?? s.sampler;
   const interval = s.interval ? ` on (${s.interval.join(', ')})` : '';
-  const average = s.finalAverage ? `, final average of ${s.finalAverage.draws} at t = ${s.finalAverage.t}` : '';
+  const average = s.finalAverage ? `, ${describeFinalAverage(s.finalAverage)}` : '';
   return `${name} ${s.steps} steps, CFG ${s.cfg ?? 1}${interval}${average}`;
 }
 

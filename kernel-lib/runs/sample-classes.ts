@@ -11,7 +11,7 @@
  *   x.dispose();
  */
 import * as tf from '@tensorflow/tfjs';
-import { modelVelocity, sample, type SamplerKind } from '../sampling/sample';
+import { modelVelocity, sample, type FinalAverageSpec, type SamplerKind } from '../sampling/sample';
 import type { ModelConfig } from '../config/model-config';
 import type { LoadedRun } from './load-run';
 import { resolvePrecision, type MatmulPrecision } from '../backend/precision';
@@ -50,7 +50,7 @@ export interface SampleGridOptions {
    */
   lastStep?: number;
   /** End with the mean clean estimate over `draws` re-noisings at time `t` (sampling/sample.ts FinalAverage; its noise seeded from `seed`). */
-  finalAverage?: { t: number; draws: number };
+  finalAverage?: FinalAverageSpec;
   seed: number;
   /** Decode at scale x the training resolution (nerf head). */
   scale?: number;

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../config/model-config';
-import { toVelocity, type PredictionTarget } from '../diffusion/flow-matching';
+import { cleanEstimate, toVelocity, type PredictionTarget } from '../diffusion/flow-matching';
 import { pixnerdForward } from '../model/pixnerd';
 import type { Params } from '../model/ops';
 import { adamsCoefficients } from './adams';
@@ -48,8 +48,11 @@ export interface FinalAverage {
   seed: number;
 }
 
+/** A final average as options and configs give it: the sampler adds the seed. */
+export type FinalAverageSpec = Pick<FinalAverage, 't' | 'draws'>;
+
 /** Checks a final average's t and draws (Error naming the bad value). */
-export function checkFinalAverage(a: Pick<FinalAverage, 't' | 'draws'>): void {
+export function checkFinalAverage(a: FinalAverageSpec): void {
   if (!(typeof a.t === 'number' && a.t > 0 && a.t < 1)) throw new RangeError(`finalAverage.t must be in (0, 1), got ${a.t}`);
   if (!(Number.isInteger(a.draws) && a.draws >= 1)) throw new RangeError(`finalAverage.draws must be an integer >= 1, got ${a.draws}`);
 }
@@ -144,7 +147,7 @@ export function sample(model: VelocityModel, noise: tf.Tensor4D, y: tf.Tensor1D,
       for (let k = 0; k < draws; k++) {
         const eps = tf.randomNormal(x.shape, 0, 1, 'float32', tfSeed(deriveSeed(seed, `final-average:${k}`)));
         const xt = tf.add(tf.mul(x, t), tf.mul(eps, 1 - t)) as tf.Tensor4D;
-        sum = tf.add(sum, tf.add(xt, tf.mul(velocity(xt, t), 1 - t))); // x_hat(x_t, t)
+        sum = tf.add(sum, cleanEstimate(xt, velocity(xt, t), t));
       }
       return tf.div(sum, draws) as tf.Tensor4D;
     });

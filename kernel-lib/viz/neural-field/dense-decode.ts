@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../config/model-config';
-import { toVelocity } from '../../diffusion/flow-matching';
+import { cleanEstimate, toVelocity } from '../../diffusion/flow-matching';
 import { pixnerdForward } from '../../model/pixnerd';
 import type { Params } from '../../model/ops';
 import { panelsPng, type Panel, type PanelsOptions } from '../heatmap';
@@ -40,7 +40,7 @@ export function decodeDense(params: Params, cfg: ModelConfig, probe: OutputProbe
       const v1 = toVelocity(pixnerdForward(params, cfg, xt, tt, y).v, xt, tt, probe.prediction);
       const xtBig = tf.image.resizeNearestNeighbor(xt, [factor * H, factor * W]) as tf.Tensor4D;
       const vBig = toVelocity(pixnerdForward(params, cfg, xtBig, tt, y, { trunkSize: cfg.imageSize }).v, xtBig, tt, probe.prediction);
-      return { v1, xHat1: tf.add(xt, tf.mul(v1, 1 - t)), xtBig, vBig, xHatBig: tf.add(xtBig, tf.mul(vBig, 1 - t)) };
+      return { v1, xHat1: cleanEstimate(xt, v1, t), xtBig, vBig, xHatBig: cleanEstimate(xtBig, vBig, t) };
     }),
   );
   const small = [1, H, W, C];

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { derive, type ModelConfig, type NerfHeadConfig } from '../../config/model-config';
-import { interpolate, toVelocity, type PredictionTarget } from '../../diffusion/flow-matching';
+import { cleanEstimate, interpolate, toVelocity, type PredictionTarget } from '../../diffusion/flow-matching';
 import { pixnerdForward } from '../../model/pixnerd';
 import type { Params } from '../../model/ops';
 import type { ImageBatch, ImageInput } from '../image-grid';
@@ -93,7 +93,7 @@ export function probeOutput(params: Params, cfg: ModelConfig, image: ImageInput,
       const t = tf.fill([1], o.t) as tf.Tensor1D;
       const xt = interpolate(x, tf.randomNormal(shape, 0, 1, 'float32', tfSeed(o.seed)) as tf.Tensor4D, t); // [1, H, W, C]
       const v = toVelocity(pixnerdForward(params, cfg, xt, t, tf.tensor1d([o.label], 'int32')).v, xt, t, prediction);
-      return { xt, v, xHat: tf.add(xt, tf.mul(v, 1 - o.t)) };
+      return { xt, v, xHat: cleanEstimate(xt, v, o.t) };
     }),
   );
   const { gridH, gridW } = derive(cfg);
