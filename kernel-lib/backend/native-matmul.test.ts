@@ -356,6 +356,48 @@ ntest('fp32 GEMM: long-K products (split along K) match the built-in loop in eve
   split.sums.forEach((s, i) => assert.ok(Math.abs(s - whole.sums[i]!) <= 1e-5 * split.mass[i]!, `product ${i}: ${s} vs ${whole.sums[i]} (sum of |C| ${split.mass[i]})`));
 });
 
+ntest('the add-on\'s thread pool: GEMMs and element-wise kernels from three JS threads at once repeat their results bit for bit', () => {
+  // kernel-lib/native/parallel.h: one call runs on the pool at a time; a call made meanwhile (from
+  // another worker thread) runs its tasks on its own thread. Each thread repeats its products and
+  // compares every result with the one computed before the threads started.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const a = require(${JSON.stringify(ADDON_PATH)});
+    a.setThreads(2);
+    const body = ${JSON.stringify(`
+      const a = require(${JSON.stringify(ADDON_PATH)});
+      const fill = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
+      const shapes = [[256, 1024, 384], [256, 384, 1024], [64, 96, 4096], [32, 48, 16]];
+      globalThis.runAll = () => shapes.map(([M, N, K], i) => {
+        const C = new Float32Array(M * N);
+        a.sgemm(fill(M * K, i), fill(K * N, i + 9), C, M, N, K, false, i % 2 === 1, 1, M * K, K * N, false);
+        const y = new Float32Array(600000);
+        a.silu(fill(600000, i), y);
+        return [C, y];
+      });`)};
+    eval(body);
+    const want = runAll();
+    const same = (got) => got.every(([C, y], i) => C.every((v, j) => v === want[i][0][j]) && y.every((v, j) => v === want[i][1][j]));
+    const workerBody = body + ${JSON.stringify(`
+      const { parentPort } = require('node:worker_threads');
+      const out = [];
+      for (let r = 0; r < 15; r++) out.push(runAll());
+      parentPort.postMessage(out);`)};
+    let pending = 2, bad = 0, runs = 0;
+    for (let w = 0; w < 2; w++) {
+      const wk = new Worker(workerBody, { eval: true });
+      wk.on('message', (outs) => { for (const o of outs) { runs++; if (!same(o)) bad++; } });
+      wk.on('error', (e) => { console.error(e); process.exit(3); });
+      wk.on('exit', () => { if (--pending === 0) console.log(JSON.stringify({ bad, runs })); });
+    }
+    for (let r = 0; r < 15; r++) { runs++; if (!same(runAll())) bad++; }`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { bad: number; runs: number };
+  assert.is(out.runs, 45);
+  assert.is(out.bad, 0, `${out.bad} of ${out.runs} rounds differed from the first`);
+});
+
 ntest('fp32 GEMM: oneDNN where it loads, OpenBLAS when asked or when oneDNN is off, the same products', () => {
   const dflt = childGemm({});
   const openblas = childGemm({ NATIVEBLAS_FP32_GEMM: 'openblas' });

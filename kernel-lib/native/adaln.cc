@@ -49,7 +49,6 @@ void norm_modulate_grad(const float* x, const float* w, const float* scale, cons
       const float* xr = x + r * D;
       const float* g = dy + r * D;
       const float rs = rstd[r];
-      double dot = 0;
       for (int64_t d = 0; d < D; d++) {
         const float xn = xr[d] * rs;
         const float n = xn * w[d];
@@ -58,8 +57,8 @@ void norm_modulate_grad(const float* x, const float* w, const float* scale, cons
         const float gn = g[d] * (sc[d] + 1.0f);  // gradient of the normalised-and-gained row
         gw[static_cast<size_t>(d)] += static_cast<double>(gn * xn);
         dn[static_cast<size_t>(d)] = gn * w[d];
-        dot += static_cast<double>(dn[static_cast<size_t>(d)]) * xr[d];
       }
+      const double dot = native_rms::dot(dn.data(), xr, D);
       const float c = static_cast<float>(dot / static_cast<double>(D)) * (rs * rs * rs);
       float* o = dx + r * D;
       for (int64_t d = 0; d < D; d++) o[d] = rs * dn[static_cast<size_t>(d)] - xr[d] * c;

@@ -45,20 +45,16 @@
 // against ~16 ms of its GEMM): a cache keyed by heap address would be wrong after an in-place
 // write or a freed-and-reused buffer, which this layer cannot see.
 #include "dnnl-gemm.h"
+#include "parallel.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #ifdef BF16GEMM_X86
@@ -97,8 +93,8 @@ Lib g;
 // Below `small_work` FLOPs in all: one thread; batches of matrices under `small_matrix` FLOPs each
 // are split by whole matrices. bf16: nativeblas.cc's OpenBLAS cut-offs (32 and 64 MFLOP, ~0.3 ms)
 // at the bf16 rate (~4x): a [512, 384] x [384, 384] product (151 MFLOP) ran at 126 GFLOP/s split
-// over the 2 cores of a busy machine, 377 on one. fp32: the OpenBLAS cut-offs; a helper costs
-// ~20-40 us to start, a tenth of a 32 MFLOP product, and the claim queue never waits for one.
+// over the 2 cores of a busy machine, 377 on one. fp32: the OpenBLAS cut-offs; waking a pool
+// worker costs ~15 us (parallel.h), and a call never waits for one: the caller claims chunks too.
 struct Cutoffs {
   double small_work, small_matrix;
 };
@@ -154,44 +150,18 @@ void one_omp_thread() {
   done = true;
 }
 
-// Chunks [0, n) of one call, claimed in order by the calling thread and its helpers. Helpers are
-// detached and hold the queue by shared_ptr: one that starts after the caller returned finds no
-// chunk left and touches nothing else (the work function is only called for a claimed chunk, and
-// the caller waits for every claimed chunk).
-struct Queue {
-  std::function<int(int64_t)> work;  // returns 0 or a dnnl status
-  int64_t n = 0;
-  std::atomic<int64_t> next{0};
-  std::mutex m;
-  std::condition_variable cv;
-  int64_t done = 0;  // under m
-  int status = 0;    // under m: the first failure
-};
-
-void drain(Queue& q) {
-  one_omp_thread();
-  for (;;) {
-    const int64_t c = q.next.fetch_add(1);
-    if (c >= q.n) return;
-    const int s = q.work(c);
-    std::lock_guard<std::mutex> lock(q.m);
-    if (s != 0 && q.status == 0) q.status = s;
-    if (++q.done == q.n) q.cv.notify_all();
-  }
-}
-
-// work(c) for every c < n on up to `threads` threads (the caller one of them); the first failure.
-int run_chunks(int64_t n, int threads, std::function<int(int64_t)> work) {
+// work(c) for every c < n on up to `threads` threads of the pool (the caller one of them),
+// claimed in order; returns the first failure by chunk order (0 when none failed).
+int run_chunks(int64_t n, int threads, const std::function<int(int64_t)>& work) {
   if (n <= 0) return 0;
-  auto q = std::make_shared<Queue>();
-  q->work = std::move(work);
-  q->n = n;
-  const int helpers = static_cast<int>(std::min<int64_t>(threads, n)) - 1;
-  for (int t = 0; t < helpers; t++) std::thread([q] { drain(*q); }).detach();
-  drain(*q);
-  std::unique_lock<std::mutex> lock(q->m);
-  q->cv.wait(lock, [&q] { return q->done == q->n; });
-  return q->status;
+  std::vector<int> status(static_cast<size_t>(n), 0);
+  native_parallel::run(static_cast<int>(n), threads, [&](int c) {
+    one_omp_thread();
+    status[static_cast<size_t>(c)] = work(c);
+  });
+  for (const int s : status)
+    if (s != 0) return s;
+  return 0;
 }
 
 uint16_t bf16_scalar(float f) {
@@ -310,7 +280,7 @@ int run(const Job<T>& j, int64_t batch, int threads) {
   const double per = 2.0 * static_cast<double>(j.M) * static_cast<double>(j.N) * static_cast<double>(j.K);
   const double total = per * static_cast<double>(batch);
   const int T_ = std::max(1, threads);
-  const SignalsHeld held;  // helpers started below inherit it
+  const SignalsHeld held;  // the pool's workers block every signal themselves (parallel.h)
   if (total < j.cut.small_work || T_ == 1) {
     one_omp_thread();
     for (int64_t b = 0; b < batch; b++)
@@ -327,11 +297,13 @@ int run(const Job<T>& j, int64_t batch, int threads) {
     });
   }
   if (batch == 1 && split_k(j.M, j.N, j.K)) return run_split_k(j, T_);
-  // big matrices: each in 2 chunks a thread along the longer side of C (rows in 16s, columns in
-  // 64s); every chunk packs its own share of the other operand, so no finer
+  // big matrices: each in one chunk a thread along the longer side of C (rows in 16s, columns in
+  // 64s); every chunk packs its own share of the other operand, so no finer. Two chunks a thread
+  // before the pool (parallel.h): on [256, 384] x [384, 1024] 304 -> 326 GFLOP/s, [256, 1024] x
+  // [1024, 384]^T (unsplit) 234 -> 305, [256, 384]^T x [256, 1024] 332 -> 359 (medians of 41 calls)
   const bool rows = j.M >= j.N;
   const int64_t side = rows ? j.M : j.N, align = rows ? 16 : 64;
-  const int64_t per_matrix = std::max<int64_t>(1, std::min<int64_t>(2 * T_, side / align));
+  const int64_t per_matrix = std::max<int64_t>(1, std::min<int64_t>(T_, side / align));
   return run_chunks(batch * per_matrix, T_, [&j, rows, side, align, per_matrix](int64_t c) {
     const int64_t b = c / per_matrix, k = c % per_matrix;
     const int64_t lo = k == 0 ? 0 : (side * k / per_matrix) / align * align;

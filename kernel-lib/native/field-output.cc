@@ -30,7 +30,7 @@ namespace {
 #endif
 
 constexpr int64_t kBlock = 2048;                   // rows per unit of work
-constexpr int64_t kParallelRows = int64_t(1) << 14;  // fewer rows run on one thread (~30 us to start one)
+constexpr int64_t kParallelRows = int64_t(1) << 14;  // fewer rows run on one thread (~15 us to wake a pool worker)
 
 // f(block) for every block of rows, blocks spread over up to `threads` threads (contiguous ranges).
 template <class F>

@@ -59,6 +59,7 @@
 #include "field-output.h"
 #include "rms.h"
 #include "dnnl-gemm.h"
+#include "parallel.h"
 #ifdef BF16GEMM_X86
 #include <immintrin.h>
 #endif
@@ -250,7 +251,7 @@ void blas_one(const Gemm& p, int64_t b) {
           p.accumulate ? 1.0f : 0.0f, p.C + b * p.M * p.N, ldc);
 }
 
-// Below kSmallWork total FLOPs: one thread, no spawn. The design measured 8 MFLOP on an idle
+// Below kSmallWork total FLOPs: one thread. The design measured 8 MFLOP on an idle
 // 2-core machine; on a shared 2-core machine a second BLAS thread that is not scheduled at once
 // made 11-25 MFLOP products 10x slower (0.09 ms -> 1-2 ms), while one thread runs them in
 // 0.09-0.18 ms, so the cut-off is higher.
@@ -278,10 +279,7 @@ void run_gemm(const Gemm& p, bool builtin) {
           builtin_matrix(p.A + b * p.strideA, p.B + b * p.strideB, p.C + b * MN, p.M, p.N, p.K, p.tA, p.tB, 0, p.M,
                          sa, sb, p.accumulate);
       };
-      std::vector<std::thread> pool;
-      for (int t = 1; t < nt; t++) pool.emplace_back(work, t, nt);
-      work(0, nt);
-      for (auto& th : pool) th.join();
+      native_parallel::run(nt, nt, [&](int t) { work(t, nt); });
     } else {
       nt = static_cast<int>(std::min<int64_t>(nt, p.M));
       // Pack B^T once (shared, read-only), then rows split across threads.
@@ -298,10 +296,7 @@ void run_gemm(const Gemm& p, bool builtin) {
         std::vector<float> arow(p.tA ? static_cast<size_t>(p.K) : 0);
         builtin_rows(p.A, b, p.C, p.M, p.N, p.K, p.tA, r0, r1, p.tA ? arow.data() : nullptr, p.accumulate);
       };
-      std::vector<std::thread> pool;
-      for (int t = 1; t < nt; t++) pool.emplace_back(work, t, nt);
-      work(0, nt);
-      for (auto& th : pool) th.join();
+      native_parallel::run(nt, nt, [&](int t) { work(t, nt); });
     }
     return;
   }
@@ -315,10 +310,7 @@ void run_gemm(const Gemm& p, bool builtin) {
     auto work = [&p](int t, int nthreads) {
       for (int64_t b = t; b < p.batch; b += nthreads) blas_one(p, b);
     };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < nt; t++) pool.emplace_back(work, t, nt);
-    work(0, nt);
-    for (auto& th : pool) th.join();
+    native_parallel::run(nt, nt, [&](int t) { work(t, nt); });
   } else {
     set_blas_threads(T);
     for (int64_t b = 0; b < p.batch; b++) blas_one(p, b);
@@ -338,8 +330,8 @@ void run_gemm(const Gemm& p, bool builtin) {
 #define VEC
 #endif
 
-// Arrays shorter than this run on the calling thread: spawning costs ~50 us, about what one
-// core needs for ~1M elements of these memory-bound loops.
+// Arrays shorter than this run on the calling thread (set when each call spawned a thread, ~50 us;
+// the pool wakes a worker in ~15 us; the cut-off was left as it was).
 constexpr int64_t kParallelElems = int64_t(1) << 19;
 
 // f(begin, end) over [0, n), split in contiguous chunks (multiples of 16 elements) across the
@@ -352,10 +344,7 @@ void parallel_for(int64_t n, F f) {
     return;
   }
   auto bound = [n, nt](int64_t t) { return t == nt ? n : (n * t / nt) & ~int64_t(15); };
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nt; t++) pool.emplace_back(f, bound(t), bound(t + 1));
-  f(int64_t(0), bound(1));
-  for (auto& th : pool) th.join();
+  native_parallel::run(static_cast<int>(nt), static_cast<int>(nt), [&](int t) { f(bound(t), bound(t + 1)); });
 }
 
 struct AdamW {
@@ -432,10 +421,7 @@ void parallel_units(int64_t units, int64_t per, F f) {
     f(int64_t(0), units, 0);
     return;
   }
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nt; t++) pool.emplace_back(f, units * t / nt, units * (t + 1) / nt, static_cast<int>(t));
-  f(int64_t(0), units / nt, 0);
-  for (auto& th : pool) th.join();
+  native_parallel::run(static_cast<int>(nt), static_cast<int>(nt), [&](int t) { f(units * t / nt, units * (t + 1) / nt, t); });
 }
 
 int64_t thread_slots(int64_t units, int64_t per) {
@@ -576,8 +562,7 @@ VEC void rms_norm_grad_rows(const float* __restrict x, const float* __restrict w
     const float* gr = dy + r * n;
     float* dr = dx + r * n;
     const float rs = rstd[r];
-    double dot = 0;
-    for (int64_t j = 0; j < n; j++) dot += static_cast<double>(gr[j] * w[j]) * xr[j];
+    const double dot = native_rms::dot_scaled(gr, w, xr, n);
     const float c = static_cast<float>(dot / static_cast<double>(n)) * (rs * rs * rs);
     for (int64_t j = 0; j < n; j++) {
       dr[j] = rs * (gr[j] * w[j]) - xr[j] * c;
@@ -819,9 +804,7 @@ AI void nerf_prologue(const NerfArgs& q, int64_t n, NerfScratch& S, const float*
   const float* g = q.g;
   for (int64_t p = 0; p < P; p++) {
     const float* zr = z + p * hx;
-    double ss = 0;
-    for (int64_t j = 0; j < hx; j++) ss += static_cast<double>(zr[j]) * zr[j];
-    const float rs = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(hx)) + q.rms_eps);
+    const float rs = native_rms::rstd(zr, hx, q.rms_eps);
     S.rstd[p] = rs;
     for (int64_t j = 0; j < hx; j++) S.zn[p * hx + j] = (zr[j] * rs) * g[j];
   }
@@ -889,8 +872,7 @@ AI void nerf_bwd_range(const NerfArgs& q, float* scratch, int64_t c0, int64_t c1
         const float* zr = z + p * hx;
         const float* gr = S.dzn + p * hx;
         const float rs = S.rstd[p];
-        double dot = 0;
-        for (int64_t j = 0; j < hx; j++) dot += static_cast<double>(gr[j] * q.g[j]) * zr[j];
+        const double dot = native_rms::dot_scaled(gr, q.g, zr, hx);
         const float cc = static_cast<float>(dot / static_cast<double>(hx)) * (rs * rs * rs);
         for (int64_t j = 0; j < hx; j++) {
           dz[p * hx + j] = dy[p * hx + j] + (rs * (gr[j] * q.g[j]) - zr[j] * cc);
