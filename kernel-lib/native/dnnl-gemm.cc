@@ -300,7 +300,7 @@ int run(const Job<T>& j, int64_t batch, int threads) {
   // big matrices: each in one chunk a thread along the longer side of C (rows in 16s, columns in
   // 64s); every chunk packs its own share of the other operand, so no finer. Two chunks a thread
   // before the pool (parallel.h): on [256, 384] x [384, 1024] 304 -> 326 GFLOP/s, [256, 1024] x
-  // [1024, 384]^T (unsplit) 234 -> 305, [256, 384]^T x [256, 1024] 332 -> 359 (medians of 41 calls)
+  // [384, 1024]^T (unsplit) 234 -> 305, [256, 384]^T x [256, 1024] 332 -> 359 (medians of 41 calls)
   const bool rows = j.M >= j.N;
   const int64_t side = rows ? j.M : j.N, align = rows ? 16 : 64;
   const int64_t per_matrix = std::max<int64_t>(1, std::min<int64_t>(T_, side / align));
