@@ -29,7 +29,6 @@
 #include <mutex>
 #include <signal.h>
 #include <thread>
-#include <vector>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
