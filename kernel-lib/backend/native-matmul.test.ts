@@ -398,6 +398,52 @@ ntest('the add-on\'s thread pool: GEMMs and element-wise kernels from three JS t
   assert.is(out.bad, 0, `${out.bad} of ${out.runs} rounds differed from the first`);
 });
 
+ntest('split across the pool: AdamW, SwiGLU and the adaLN kernels give the same bits on 1 and 2 threads, and the split happens', () => {
+  // parallel_for and the adaLN kernels split work above native_parallel::min_per_thread() (2^15)
+  // elements a thread; the sums of the adaLN backward are per image (then over images in order),
+  // so the thread count must not change a bit. NATIVEBLAS_PARALLEL_MIN=1e9 keeps every call on one
+  // thread: that run is the reference.
+  const code = `
+    const a = require(${JSON.stringify(ADDON_PATH)});
+    a.setThreads(2);
+    const fill = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s) * (1 + (i % 7) / 3));
+    const [B, L, D] = [16, 32, 384], R = B * L, n = R * D;
+    const x = fill(n, 1), w = fill(D, 2), sh = fill(B * D, 3), sc = fill(B * D, 4), dy = fill(n, 5), h = fill(n, 6);
+    const out = {};
+    const y = new Float32Array(n), rstd = new Float32Array(R);
+    a.normModulate(x, w, sh, sc, y, rstd, B, L, D, 1e-6);
+    out.nm = [y, rstd];
+    const dx = new Float32Array(n), dw = new Float32Array(D), dsh = new Float32Array(B * D), dsc = new Float32Array(B * D);
+    a.normModulateGrad(x, w, sc, rstd, dy, dx, dw, dsh, dsc, B, L, D);
+    out.nmGrad = [dx, dw, dsh, dsc];
+    const ga = new Float32Array(n);
+    a.gatedAdd(x, sc, h, ga, B, L, D);
+    out.ga = [ga];
+    const ds = new Float32Array(n), dg = new Float32Array(B * D), dh = new Float32Array(n);
+    a.gatedAddGrad(sc, h, dy, ds, dg, dh, B, L, D);
+    out.gaGrad = [ds, dg, dh];
+    const da = new Float32Array(n), db = new Float32Array(n), sw = new Float32Array(n);
+    a.swiGlu(x, h, sw);
+    a.swiGluGrad(x, h, dy, da, db);
+    out.swiGlu = [sw, da, db];
+    const p = fill(n, 7), pOut = new Float32Array(n), m = fill(n, 8), v = fill(n, 9).map(Math.abs);
+    a.adamwStep(p, pOut, m, v, dy, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.01);
+    out.adamw = [pOut, m, v];
+    const hash = (arrs) => arrs.map((t) => { let s = 0; const u = new Uint32Array(t.buffer); for (let i = 0; i < u.length; i++) s = (Math.imul(s, 31) + u[i]) | 0; return s; });
+    console.log(JSON.stringify(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, hash(v)]))));`;
+  const child = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.is(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number[]>;
+  };
+  const one = child({ NATIVEBLAS_PARALLEL_MIN: '1000000000' });
+  const two = child({});
+  const twoAgain = child({ NATIVEBLAS_PARALLEL_MIN: '4096' }); // more, smaller splits where work allows
+  assert.equal(Object.keys(one).sort(), ['adamw', 'ga', 'gaGrad', 'nm', 'nmGrad', 'swiGlu']);
+  assert.equal(two, one);
+  assert.equal(twoAgain, one);
+});
+
 ntest('fp32 GEMM: oneDNN where it loads, OpenBLAS when asked or when oneDNN is off, the same products', () => {
   const dflt = childGemm({});
   const openblas = childGemm({ NATIVEBLAS_FP32_GEMM: 'openblas' });

@@ -330,15 +330,19 @@ void run_gemm(const Gemm& p, bool builtin) {
 #define VEC
 #endif
 
-// Arrays shorter than this run on the calling thread (set when each call spawned a thread, ~50 us;
-// the pool wakes a worker in ~15 us; the cut-off was left as it was).
+// Reductions over shorter arrays run on the calling thread (set when each call spawned a thread,
+// ~50 us; left as it was: where it splits decides how their partial sums are grouped, so moving it
+// would change their values).
 constexpr int64_t kParallelElems = int64_t(1) << 19;
 
 // f(begin, end) over [0, n), split in contiguous chunks (multiples of 16 elements) across the
-// configured threads when n is large.
+// configured threads, native_parallel::min_per_thread() elements or more each. Element-wise work
+// only: the split never changes a value. It was kParallelElems (2^19) a thread before the pool:
+// then every AdamW update but the field generator's ran on one thread (a bench-S step's AdamW
+// took ~30 ms, 83 % of it on the calling thread: perf, 20 steps).
 template <class F>
 void parallel_for(int64_t n, F f) {
-  int64_t nt = std::min<int64_t>(std::max(1, g.threads), n / kParallelElems);
+  const int64_t nt = native_parallel::threads_for(n, g.threads);
   if (nt <= 1) {
     f(int64_t(0), n);
     return;
@@ -1737,7 +1741,7 @@ napi_value NormModulate(napi_env env, napi_callback_info info) {
   if (!parse_args(env, info, "normModulate", names, 6, 4, a) || !get_sizes(env, "normModulate", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "normModulate", names, a, {B * L * D, D, B * D, B * D, B * L * D, B * L}))
     return nullptr;
-  if (D > 0) adaln::norm_modulate(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D, static_cast<float>(a.num[3]));
+  if (D > 0) adaln::norm_modulate(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D, static_cast<float>(a.num[3]), g.threads);
   return undefined_value(env);
 }
 
@@ -1748,7 +1752,7 @@ napi_value NormModulateGrad(napi_env env, napi_callback_info info) {
   if (!parse_args(env, info, "normModulateGrad", names, 9, 3, a) || !get_sizes(env, "normModulateGrad", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "normModulateGrad", names, a, {B * L * D, D, B * D, B * L, B * L * D, B * L * D, D, B * D, B * D}))
     return nullptr;
-  adaln::norm_modulate_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], a.v[6], a.v[7], a.v[8], B, L, D);
+  adaln::norm_modulate_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], a.v[6], a.v[7], a.v[8], B, L, D, g.threads);
   return undefined_value(env);
 }
 
@@ -1759,7 +1763,7 @@ napi_value GatedAdd(napi_env env, napi_callback_info info) {
   if (!parse_args(env, info, "gatedAdd", names, 4, 3, a) || !get_sizes(env, "gatedAdd", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "gatedAdd", names, a, {B * L * D, B * D, B * L * D, B * L * D}))
     return nullptr;
-  adaln::gated_add(a.v[0], a.v[1], a.v[2], a.v[3], B, L, D);
+  adaln::gated_add(a.v[0], a.v[1], a.v[2], a.v[3], B, L, D, g.threads);
   return undefined_value(env);
 }
 
@@ -1770,7 +1774,7 @@ napi_value GatedAddGrad(napi_env env, napi_callback_info info) {
   if (!parse_args(env, info, "gatedAddGrad", names, 6, 3, a) || !get_sizes(env, "gatedAddGrad", a, {{"B", &B}, {"L", &L}, {"D", &D}}) ||
       !check_lengths(env, "gatedAddGrad", names, a, {B * D, B * L * D, B * L * D, B * L * D, B * D, B * L * D}))
     return nullptr;
-  adaln::gated_add_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D);
+  adaln::gated_add_grad(a.v[0], a.v[1], a.v[2], a.v[3], a.v[4], a.v[5], B, L, D, g.threads);
   return undefined_value(env);
 }
 

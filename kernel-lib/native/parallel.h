@@ -149,6 +149,24 @@ inline Pool& pool() {
 // f(t) for t < nt on the calling thread and up to threads - 1 of the pool's workers.
 inline void run(int nt, int threads, const std::function<void(int)>& f) { pool().run(nt, threads, f); }
 
+// Element-wise work shorter than this many elements a thread stays on fewer threads
+// (NATIVEBLAS_PARALLEL_MIN overrides it, for A/B timings). 2^15 floats are ~10-30 us of a
+// streaming loop: a spinning worker picks its task up in ~1 us, a sleeping one is never waited
+// for (the caller claims the task itself), so a split costs at most the wake-up call.
+inline int64_t min_per_thread() {
+  static const int64_t m = [] {
+    const char* s = std::getenv("NATIVEBLAS_PARALLEL_MIN");
+    return s && std::atoll(s) > 0 ? static_cast<int64_t>(std::atoll(s)) : int64_t(1) << 15;
+  }();
+  return m;
+}
+
+// Threads for `n` elements of element-wise work: at most `threads`, at least 1, and no fewer
+// than min_per_thread() elements each.
+inline int64_t threads_for(int64_t n, int threads) {
+  return std::max<int64_t>(1, std::min<int64_t>(std::max(1, threads), n / min_per_thread()));
+}
+
 // f(begin, end) over [0, n) in nt contiguous ranges, run on the pool. Ranges depend only on n
 // and nt.
 template <class F>
