@@ -97,21 +97,21 @@ function recipeExperiment() {
 }
 
 /** Timed training steps of the recipe (see RECIPE_FILE), one sampling forward too. */
-async function benchRecipe(c: BenchCase, reps: number, warmup: number) {
+async function benchRecipe(c: BenchCase, reps: number, warmup: Warmup) {
   const exp = recipeExperiment();
   const { model, train } = exp;
   if (train.batchSize !== c.batch) throw new Error(`${RECIPE_FILE}: batch ${train.batchSize}, the case says ${c.batch}`);
   const result: Record<string, unknown> = { parameters: parameterCount(model), batch: c.batch, imageSize: model.imageSize, recipe: `${RECIPE_FILE} base, lr 2e-3 (REPA block ${train.repa.alignLayer}, ${train.prediction}-prediction, EMA, ${exp.data.dataset})` };
   peakRss = process.memoryUsage().rss;
   const s = await recipeTrainStep(exp);
-  const ms = await timeSteps(s, reps, warmup);
+  const ms = await timeSteps(s, reps, warmup.train);
   result.trainStep = { ...stats(ms), samples: ms };
   result.tfjsBytesTrain = tf.memory().numBytes;
   {
     const x = tf.randomNormal([c.batch, model.imageSize, model.imageSize, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % model.numClasses), 'int32');
     const vm = modelVelocity(s.state.ema, model, train.prediction);
-    const fwd = await timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 2, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, warmup);
+    const fwd = await timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 2, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, warmup.forward);
     result.sampleForward = { ...stats(fwd), samples: fwd };
     tf.dispose([x, y]);
   }
@@ -159,6 +159,20 @@ function stats(ms: number[]) {
   return { median: q(0.5), p10: q(0.1), p90: q(0.9), min: s[0]!, max: s[s.length - 1]!, n: s.length };
 }
 
+/**
+ * Untimed calls before the timed ones, per case process: sampling forwards 2, training steps 10
+ * (`--quick`: 1 each). A training step keeps getting faster over a process's first ~12 steps (V8
+ * optimising tfjs's code paths as they warm, the heap settling): two 42-step bench-S runs
+ * (2026-12-07) gave medians of 318 / 346 ms over steps 3-12 and 301 / 327 ms over steps 13-42.
+ * With 2 warm-up steps and ~4 timed steps a round, the bench timed that warm-up (before
+ * 2026-12-07); a training run is thousands of steps, and its steady state is what a step costs.
+ */
+interface Warmup {
+  forward: number;
+  train: number;
+}
+const warmupFor = (quick: boolean): Warmup => (quick ? { forward: 1, train: 1 } : { forward: 2, train: 10 });
+
 /** `reps` timed calls of `fn` after `warmup` untimed ones, ms; RSS sampled after every call. */
 async function timeIt(fn: () => unknown, reps: number, warmup: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) {
@@ -187,7 +201,7 @@ let peakRss = 0;
 /** The compute is synchronous (no timer fires during it): sample RSS after every repetition. */
 const sampleRss = () => void (peakRss = Math.max(peakRss, process.memoryUsage().rss));
 
-async function benchOne(c: BenchCase, reps: number, warmup: number) {
+async function benchOne(c: BenchCase, reps: number, warmup: Warmup) {
   const { model, batch } = c;
   const H = model.imageSize;
   const result: Record<string, unknown> = { parameters: parameterCount(model), batch, imageSize: H };
@@ -198,7 +212,7 @@ async function benchOne(c: BenchCase, reps: number, warmup: number) {
     const x = tf.randomNormal([batch, H, H, model.inChannels], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % model.numClasses), 'int32');
     const vm = modelVelocity(params, model, 'v');
-    const ms = await timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, c.forwardOnly ? 1 : warmup);
+    const ms = await timeIt(() => guidedVelocity(vm, x, 0.5, y, { scale: 3.5, interval: [0.1, 1], nullLabel: model.numClasses }).dataSync(), reps, c.forwardOnly ? 1 : warmup.forward);
     result.sampleForward = { ...stats(ms), samples: ms };
     result.tfjsBytesForward = tf.memory().numBytes;
     tf.dispose([x, y]);
@@ -206,7 +220,7 @@ async function benchOne(c: BenchCase, reps: number, warmup: number) {
   }
   if (!c.forwardOnly) {
     const s = plainTrainStep(model, batch);
-    const ms = await timeSteps(s, reps, warmup);
+    const ms = await timeSteps(s, reps, warmup.train);
     result.trainStep = { ...stats(ms), samples: ms };
     result.tfjsBytesTrain = tf.memory().numBytes;
     s.dispose();
@@ -227,7 +241,7 @@ export function headModel(base: ModelConfig, head: BenchHead): ModelConfig {
 }
 
 /** One case in this process: prints its result as one JSON line. */
-async function runCase(spec: string, reps: number, warmup: number): Promise<void> {
+async function runCase(spec: string, reps: number, warmup: Warmup): Promise<void> {
   if (spec === 'sgemm') {
     await initBackend({ quiet: true });
     return void console.log(JSON.stringify(await sgemmPeak(reps)));
@@ -370,7 +384,7 @@ async function main() {
   });
   const reps = Number(values.reps ?? (values.quick ? 3 : 10));
   const quick = values.quick!;
-  if (values.case) return runCase(values.case, reps, quick ? 1 : 2);
+  if (values.case) return runCase(values.case, reps, warmupFor(quick));
   const info = await initBackend();
   const heads = values.heads!.split(',') as BenchHead[];
   for (const h of heads) if (!HEADS.includes(h)) throw new Error(`unknown head ${h} (known: ${HEADS.join(', ')})`);
@@ -444,7 +458,7 @@ async function main() {
     console.log('\nmicro-benchmarks (bench-S shapes): stock wasm | project kernels, BLAS 1 thread | project kernels');
     micro = subprocess('micro', reps, quick);
   }
-  const out = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, backend: describeBackend(info), reps, warmup: quick ? 1 : 2, referencesMeasuredElsewhere: REFERENCES, sgemmPeak: peak, rows, micro };
+  const out = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, backend: describeBackend(info), reps, warmup: warmupFor(quick), referencesMeasuredElsewhere: REFERENCES, sgemmPeak: peak, rows, micro };
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileAtomic(values.out!, JSON.stringify(out, null, 2) + '\n');
   printTable(rows, peak);

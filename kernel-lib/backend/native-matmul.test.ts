@@ -398,6 +398,42 @@ ntest('the add-on\'s thread pool: GEMMs and element-wise kernels from three JS t
   assert.is(out.bad, 0, `${out.bad} of ${out.runs} rounds differed from the first`);
 });
 
+ntest('sgemm with a bias row: equal, bit for bit, to the rows filled first and accumulated onto, on every path and split', () => {
+  // dnnl-gemm.cc fills each chunk's block of C with the bias just before its product; the JS
+  // side did the whole fill first. The same C and the same beta-1 products: the same bits.
+  const code = `
+    const a = require(${JSON.stringify(ADDON_PATH)});
+    a.setThreads(2);
+    const fill = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + s));
+    const out = { info: a.info().sgemmBias, mismatches: [], errors: [] };
+    const shapes = [[256, 2048, 96, false, false, 1], [96, 40, 300, true, true, 3], [512, 64, 48, false, true, 1], [64, 96, 4096, false, false, 1], [3, 5, 0, false, false, 2], [8, 16, 4, false, false, 1]];
+    const paths = [['sgemm', a.sgemm], ['sgemmBuiltin', a.sgemmBuiltin]];
+    if (a.bf16Info && a.bf16Info().available) paths.push(['sgemmBf16', a.sgemmBf16]);
+    for (const [name, f] of paths) for (const [M, N, K, tA, tB, batch] of shapes) {
+      const A = fill(M * K * batch, 1), B = fill(K * N * batch, 2), bias = fill(N, 3);
+      const C = new Float32Array(M * N * batch).fill(NaN), D = new Float32Array(M * N * batch);
+      for (let r = 0; r < M * batch; r++) D.set(bias, r * N);
+      f(A, B, C, M, N, K, tA, tB, batch, M * K, K * N, false, bias);
+      f(A, B, D, M, N, K, tA, tB, batch, M * K, K * N, true);
+      let bad = 0;
+      for (let i = 0; i < C.length; i++) if (!Object.is(C[i], D[i])) bad++;
+      if (bad) out.mismatches.push(name + ' ' + [M, N, K, tA, tB, batch].join('x') + ': ' + bad);
+    }
+    const A = fill(8, 1), B = fill(8, 2), C = new Float32Array(4);
+    for (const args of [[false, new Float32Array(1)], [true, new Float32Array(2)], [false, new Int32Array(2)]]) {
+      try { a.sgemm(A, B, C, 2, 2, 4, false, false, 1, 8, 8, ...args); out.errors.push(null); } catch (e) { out.errors.push(e.message); }
+    }
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { info: boolean; mismatches: string[]; errors: (string | null)[] };
+  assert.is(out.info, true);
+  assert.equal(out.mismatches, []);
+  assert.match(String(out.errors[0]), /bias has 1 elements, N = 2/);
+  assert.match(String(out.errors[1]), /bias and accumulate exclude each other/);
+  assert.match(String(out.errors[2]), /bias must be a Float32Array/);
+});
+
 ntest('split across the pool: AdamW, SwiGLU and the adaLN kernels give the same bits on 1 and 2 threads, and the split happens', () => {
   // parallel_for and the adaLN kernels split work above native_parallel::min_per_thread() (2^15)
   // elements a thread; the sums of the adaLN backward are per image (then over images in order),

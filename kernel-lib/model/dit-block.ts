@@ -24,8 +24,9 @@ export function adaLN(params: Params, prefix: string, c: tf.Tensor2D, chunks: nu
   return tf.tidy(() => {
     const m = linear(c, param(params, `${prefix}.weight`), param(params, `${prefix}.bias`)); // [B, chunks*D]
     const [B, CD] = m.shape;
-    const D = CD / chunks;
-    return Array.from({ length: chunks }, (_, i) => m.slice([0, i * D], [B, D]).reshape([B, 1, D]) as tf.Tensor3D); // chunks x [B, 1, D]
+    // one split (gradient: one concat) rather than a slice and a reshape per chunk (gradient: a
+    // pad per chunk, added up): ~25 fewer tfjs ops a block under the tape
+    return tf.split(m.reshape([B, 1, CD]), chunks, 2) as tf.Tensor3D[]; // chunks x [B, 1, D]
   });
 }
 

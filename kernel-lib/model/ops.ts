@@ -12,6 +12,7 @@
  * backward kernel joined by tf.customGrad: one pass over memory instead of 3-15 ops.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeMatmul2d } from '../backend/native-matmul';
 import { FUSED_KERNELS, fusedKernel } from '../backend/native-kernels';
 import { CheckpointError } from '../util/errors';
 import { dim } from '../util/scope';
@@ -29,10 +30,37 @@ export function param(params: Params, name: string): tf.Tensor {
   return p;
 }
 
-/** x [N, in] @ w [in, out] (+ b [out]) -> [N, out], one fused 2-D matMul. */
+/**
+ * x [N, in] @ w [in, out] (+ b [out]) -> [N, out], one fused 2-D matMul.
+ *
+ * Where the native matMuls take 2-D operands (nativeMatmul2d), the product and its gradients
+ * (dx = dy w^T, dw = x^T dy, db = sum of dy's rows) are the same kernels tf.fused.matMul runs,
+ * called on the 2-D tensors under one tf.customGrad: tf.fused.matMul reshapes to 3-D and back and
+ * wraps its own customGrad, ~12 more tfjs ops a layer under the tape (~40 us of JS each, fwd + bwd,
+ * ~67 layers a bench-S step). Same kernels, same shapes to the GEMMs: the same values.
+ */
 export function linear(x: tf.Tensor2D, w: tf.Tensor, b?: tf.Tensor): tf.Tensor2D {
+  if (x.rank === 2 && w.rank === 2 && (b === undefined || b.rank === 1) && allF32(b ? [x, w, b] : [x, w]) && nativeMatmul2d()) {
+    if (tf.engine().state.gradientDepth === 0) return matMul2d(x, w, false, false, b) as tf.Tensor2D;
+    return (b ? linearBiasGrad(x, w, b) : linearGrad(x, w)) as tf.Tensor2D;
+  }
   return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
 }
+
+/** op(a) @ op(b) (+ bias) through the backend's (native) _FusedMatMul / BatchMatMul. [M, K] x [K, N] -> [M, N] */
+function matMul2d(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, bias?: tf.Tensor): tf.Tensor {
+  if (bias) return tf.engine().runKernel('_FusedMatMul', { a, b, bias }, { transposeA, transposeB, activation: 'linear' }) as tf.Tensor;
+  return tf.engine().runKernel('BatchMatMul', { a, b }, { transposeA, transposeB }) as tf.Tensor;
+}
+
+const linearGrad = fusedOp(
+  ([x, w]) => ({ value: matMul2d(x!, w!, false, false), save: [x!, w!] }),
+  (dy, [x, w]) => [matMul2d(dy, w!, false, true), matMul2d(x!, dy, true, false)],
+);
+const linearBiasGrad = fusedOp(
+  ([x, w, b]) => ({ value: matMul2d(x!, w!, false, false, b!), save: [x!, w!] }),
+  (dy, [x, w]) => [matMul2d(dy, w!, false, true), matMul2d(x!, dy, true, false), tf.sum(dy, 0)],
+);
 
 /** Linear on the last axis of any rank: [..., in] -> [..., out], through a 2-D reshape. */
 export function linearNd(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {

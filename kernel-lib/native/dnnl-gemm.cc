@@ -55,6 +55,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #ifdef BF16GEMM_X86
@@ -226,7 +227,13 @@ struct Job {
   float beta;
   int64_t lda, ldb, ldc;
   Cutoffs cut;
+  const float* bias;  // a row of N that C starts as (beta 1), or null
 };
+
+// C rows [r0, r1), columns [c0, c1) of one matrix (row stride N) = the bias row's columns.
+void fill_bias(float* C, const float* bias, int64_t N, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  for (int64_t r = r0; r < r1; r++) std::memcpy(C + r * N + c0, bias + c0, sizeof(float) * static_cast<size_t>(c1 - c0));
+}
 
 // Rows [r0, r1) and columns [c0, c1) of C[b]; returns the dnnl status.
 template <class T>
@@ -235,6 +242,7 @@ int block(const Job<T>& j, int64_t b, int64_t r0, int64_t r1, int64_t c0, int64_
   const T* a = j.A + b * j.sA + (j.tA ? r0 : r0 * j.K);
   const T* bb = j.B + b * j.sB + (j.tB ? c0 * j.K : c0);
   float* c = j.C + b * j.M * j.N + r0 * j.N + c0;
+  if (j.bias) fill_bias(j.C + b * j.M * j.N, j.bias, j.N, r0, r1, c0, c1);  // this chunk's block, just before its product
   return j.fn(j.tA ? 'T' : 'N', j.tB ? 'T' : 'N', r1 - r0, c1 - c0, j.K, 1.0f, a, j.lda, bb, j.ldb, j.beta, c, j.ldc);
 }
 
@@ -258,18 +266,19 @@ template <class T>
 int run_split_k(const Job<T>& j, int threads) {
   const int64_t chunks = std::min<int64_t>(threads, j.K / kSplitKAlign);
   const int64_t MN = j.M * j.N;
-  std::vector<float> part(static_cast<size_t>((chunks - 1) * MN));
+  std::unique_ptr<float[]> part(new float[static_cast<size_t>((chunks - 1) * MN)]);  // written whole (beta 0): no zeroing
   const auto k_at = [&j, chunks](int64_t c) { return c == chunks ? j.K : (j.K * c / chunks) / kSplitKAlign * kSplitKAlign; };
   const int s = run_chunks(chunks, threads, [&](int64_t c) {
     const int64_t k0 = k_at(c), k1 = k_at(c + 1);
     const T* a = j.A + (j.tA ? k0 * j.M : k0);
     const T* b = j.B + (j.tB ? k0 : k0 * j.N);
-    float* out = c == 0 ? j.C : part.data() + (c - 1) * MN;
+    float* out = c == 0 ? j.C : part.get() + (c - 1) * MN;
+    if (c == 0 && j.bias) fill_bias(j.C, j.bias, j.N, 0, j.M, 0, j.N);
     return j.fn(j.tA ? 'T' : 'N', j.tB ? 'T' : 'N', j.M, j.N, k1 - k0, 1.0f, a, j.lda, b, j.ldb, c == 0 ? j.beta : 0.0f, out, j.N);
   });
   if (s != 0) return s;
   for (int64_t c = 1; c < chunks; c++) {
-    const float* p = part.data() + (c - 1) * MN;
+    const float* p = part.get() + (c - 1) * MN;
     for (int64_t i = 0; i < MN; i++) j.C[i] += p[i];
   }
   return 0;
@@ -315,16 +324,18 @@ int run(const Job<T>& j, int64_t batch, int threads) {
 // A row-major Job: leading dimensions from the shape (op(A) stored K x M when tA, op(B) N x K when tB).
 template <class T>
 Job<T> job(decltype(Job<T>::fn) fn, const T* A, const T* B, float* C, int64_t M, int64_t N, int64_t K, int64_t sA, int64_t sB,
-           bool tA, bool tB, bool accumulate, Cutoffs cut) {
-  return Job<T>{fn, A, B, C, M, N, K, sA, sB, tA, tB, accumulate ? 1.0f : 0.0f, std::max<int64_t>(1, tA ? M : K),
-                std::max<int64_t>(1, tB ? K : N), std::max<int64_t>(1, N), cut};
+           bool tA, bool tB, bool accumulate, const float* bias, Cutoffs cut) {
+  return Job<T>{fn, A, B, C, M, N, K, sA, sB, tA, tB, accumulate || bias ? 1.0f : 0.0f, std::max<int64_t>(1, tA ? M : K),
+                std::max<int64_t>(1, tB ? K : N), std::max<int64_t>(1, N), cut, bias};
 }
 
-// Products with no work for oneDNN: an empty C, or K = 0 (C = 0, or unchanged with accumulate).
-bool empty_product(float* C, int64_t M, int64_t N, int64_t K, int64_t batch, bool accumulate) {
+// Products with no work for oneDNN: an empty C, or K = 0 (C = the bias rows, else 0, or unchanged
+// with accumulate).
+bool empty_product(float* C, int64_t M, int64_t N, int64_t K, int64_t batch, bool accumulate, const float* bias) {
   if (batch == 0 || M * N == 0) return true;
   if (K != 0) return false;
-  if (!accumulate) std::memset(C, 0, sizeof(float) * static_cast<size_t>(batch * M * N));
+  if (bias) fill_bias(C, bias, N, 0, batch * M, 0, N);
+  else if (!accumulate) std::memset(C, 0, sizeof(float) * static_cast<size_t>(batch * M * N));
   return true;
 }
 
@@ -450,9 +461,9 @@ const Status& load_fp32() {
 }
 
 void gemm_bf16(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
-               int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
+               int64_t strideA, int64_t strideB, bool accumulate, const float* bias, int threads, int* status) {
   *status = 0;
-  if (empty_product(C, M, N, K, batch, accumulate)) return;
+  if (empty_product(C, M, N, K, batch, accumulate, bias)) return;
   // Converted operands: one block per batch entry, or one for a broadcast operand (stride 0).
   thread_local std::vector<uint16_t> a16, b16;
   const int64_t nA = strideA == 0 ? 1 : batch, nB = strideB == 0 ? 1 : batch;
@@ -461,15 +472,15 @@ void gemm_bf16(const float* A, const float* B, float* C, int64_t M, int64_t N, i
   to_bf16(A, nA, M * K, strideA, a16.data(), threads);
   to_bf16(B, nB, K * N, strideB, b16.data(), threads);
   *status = run(job(g.gemm, a16.data(), b16.data(), C, M, N, K, strideA == 0 ? 0 : M * K, strideB == 0 ? 0 : K * N, tA, tB,
-                     accumulate, kBf16Cutoffs),
+                     accumulate, bias, kBf16Cutoffs),
                  batch, threads);
 }
 
 void gemm_fp32(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
-               int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status) {
+               int64_t strideA, int64_t strideB, bool accumulate, const float* bias, int threads, int* status) {
   *status = 0;
-  if (empty_product(C, M, N, K, batch, accumulate)) return;
-  *status = run(job(g.sgemm, A, B, C, M, N, K, strideA, strideB, tA, tB, accumulate, kFp32Cutoffs), batch, threads);
+  if (empty_product(C, M, N, K, batch, accumulate, bias)) return;
+  *status = run(job(g.sgemm, A, B, C, M, N, K, strideA, strideB, tA, tB, accumulate, bias, kFp32Cutoffs), batch, threads);
 }
 
 }  // namespace dnnl_gemm

@@ -37,18 +37,19 @@ const Status& load_bf16();
 // nativeblas.cc runs its OpenBLAS path. Tried again while it fails. JS thread only.
 const Status& load_fp32();
 
-// C[b] = op(A[b]) op(B[b]) for b < batch (C[b] += ... with accumulate): fp32 in and out, every
+// C[b] = op(A[b]) op(B[b]) for b < batch (C[b] += ... with accumulate; C[b] = bias rows + ... where
+// `bias`, a row of N, is given, each chunk of rows filled just before its product): fp32 in and out, every
 // product of bf16-rounded inputs, summed in fp32. op(A) is M x K (stored K x M when tA), op(B)
 // K x N (stored N x K when tB), C[b] M x N at b*M*N; strides in elements, 0 broadcasts. The
 // inputs are converted to bf16 (round to nearest even) on every call. `threads` >= 1 split the
 // work. Needs load_bf16().ok; the caller checked the views' lengths. *status: 0, else oneDNN's
 // dnnl_status_t of the first failing call.
 void gemm_bf16(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
-               int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status);
+               int64_t strideA, int64_t strideB, bool accumulate, const float* bias, int threads, int* status);
 
 // The same product in fp32 (dnnl_sgemm), split over `threads` in fixed chunks, so the result does
 // not depend on which thread ran which chunk. Needs load_fp32().ok.
 void gemm_fp32(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool tA, bool tB, int64_t batch,
-               int64_t strideA, int64_t strideB, bool accumulate, int threads, int* status);
+               int64_t strideA, int64_t strideB, bool accumulate, const float* bias, int threads, int* status);
 
 }  // namespace dnnl_gemm

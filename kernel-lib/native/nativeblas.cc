@@ -3,9 +3,11 @@
 // the wasm heap). See /work/shared/design/native-blas.md for the measured design.
 //
 // exports
-//   sgemm(A, B, C, M, N, K, transA, transB, batch, strideA, strideB, accumulate?)
+//   sgemm(A, B, C, M, N, K, transA, transB, batch, strideA, strideB, accumulate?, bias?)
 //       C[b] = op(A[b]) * op(B[b]) for b < batch, row-major, C[b] is M x N at offset b*M*N;
-//       with accumulate, C[b] += op(A[b]) * op(B[b]) (beta 1: C was filled with a bias first).
+//       with accumulate, C[b] += op(A[b]) * op(B[b]) (beta 1); with bias (a Float32Array of N),
+//       every row of C starts as the bias and the product is added (each thread fills its own
+//       rows or columns just before its product: no separate pass over C). Not both.
 //       op(A) is M x K (stored K x M when transA), op(B) is K x N (stored N x K when transB).
 //       strideA / strideB are in elements; 0 broadcasts that operand to every batch entry.
 //       Bounds are checked against the views' lengths (a detached view has length 0 and
@@ -1189,8 +1191,8 @@ bool get_bool(napi_env env, napi_value v, bool* out) {
 enum class GemmPath { blas, builtin, bf16 };
 
 napi_value sgemm_impl(napi_env env, napi_callback_info info, GemmPath path) {
-  size_t argc = 12;
-  napi_value argv[12];
+  size_t argc = 13;
+  napi_value argv[13];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 11) {
     napi_throw_type_error(env, nullptr,
@@ -1210,6 +1212,24 @@ napi_value sgemm_impl(napi_env env, napi_callback_info info, GemmPath path) {
     return nullptr;
   bool accumulate = false;
   if (argc >= 12 && !get_bool(env, argv[11], &accumulate)) return nullptr;
+  // bias (optional): a row of N floats that every row of C starts as (C = bias + op(A) op(B))
+  float* bias = nullptr;
+  size_t lbias = 0;
+  if (argc >= 13) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[12], &t));
+    if (t != napi_undefined && t != napi_null) {
+      if (!get_f32(env, argv[12], "bias", &bias, &lbias)) return nullptr;
+      if (static_cast<int64_t>(lbias) < N) {
+        napi_throw_range_error(env, nullptr, ("nativeblas.sgemm: bias has " + std::to_string(lbias) + " elements, N = " + std::to_string(N)).c_str());
+        return nullptr;
+      }
+      if (accumulate) {
+        napi_throw_type_error(env, nullptr, "nativeblas.sgemm: bias and accumulate exclude each other");
+        return nullptr;
+      }
+    }
+  }
   const int64_t kIntMax = 2147483647;
   if (M > kIntMax || N > kIntMax || K > kIntMax) {
     napi_throw_range_error(env, nullptr, "nativeblas.sgemm: M, N, K must fit in 32 bits");
@@ -1233,20 +1253,22 @@ napi_value sgemm_impl(napi_env env, napi_callback_info info, GemmPath path) {
         return nullptr;
       }
       int status = 0;
-      dnnl_gemm::gemm_bf16(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, std::max(1, g.threads), &status);
+      dnnl_gemm::gemm_bf16(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, bias, std::max(1, g.threads), &status);
       if (status != 0) {
         napi_throw_error(env, nullptr, ("nativeblas.sgemmBf16: dnnl_gemm_bf16bf16f32 failed (dnnl_status_t " + std::to_string(status) + ")").c_str());
         return nullptr;
       }
     } else if (path == GemmPath::blas && use_dnnl_fp32()) {
       int status = 0;
-      dnnl_gemm::gemm_fp32(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, std::max(1, g.threads), &status);
+      dnnl_gemm::gemm_fp32(A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate, bias, std::max(1, g.threads), &status);
       if (status != 0) {
         napi_throw_error(env, nullptr, ("nativeblas.sgemm: dnnl_sgemm failed (dnnl_status_t " + std::to_string(status) + ")").c_str());
         return nullptr;
       }
     } else {
-      Gemm p{A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate};
+      if (bias)  // OpenBLAS and the built-in loop: the rows first, then accumulate onto them
+        for (int64_t r = 0; r < batch * M; r++) std::memcpy(C + r * N, bias, sizeof(float) * static_cast<size_t>(N));
+      Gemm p{A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate || bias != nullptr};
       run_gemm(p, path == GemmPath::builtin);
     }
   }
@@ -1836,6 +1858,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   CHECK(napi_create_string_utf8(env, note.c_str(), NAPI_AUTO_LENGTH, &fp32Note));
   CHECK(napi_set_named_property(env, obj, "fp32", fp32));
   CHECK(napi_set_named_property(env, obj, "fp32Note", fp32Note));
+  napi_value bias_arg;
+  CHECK(napi_get_boolean(env, true, &bias_arg));
+  CHECK(napi_set_named_property(env, obj, "sgemmBias", bias_arg));
   return obj;
 }
 

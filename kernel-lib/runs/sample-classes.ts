@@ -16,6 +16,7 @@ import type { ModelConfig } from '../config/model-config';
 import type { LoadedRun } from './load-run';
 import { resolvePrecision, type MatmulPrecision } from '../backend/precision';
 import { tfSeed } from '../util/seed';
+import { randomNormal } from '../util/random-normal';
 
 /**
  * Checks that `size` is a resolution the model can decode: its training size, or (neural-field
@@ -72,7 +73,7 @@ export function sampleClasses(run: LoadedRun, o: SampleGridOptions): tf.Tensor4D
   if (o.scale !== undefined && !(Number.isInteger(o.scale) && o.scale >= 1)) throw new RangeError(`scale must be an integer >= 1, got ${o.scale}`);
   const size = o.size ?? model.imageSize * (o.scale ?? 1);
   checkDecodeSize(model, size);
-  const noise = tf.randomNormal([n, size, size, model.inChannels], 0, 1, 'float32', tfSeed(o.seed)) as tf.Tensor4D;
+  const noise = randomNormal([n, size, size, model.inChannels], tfSeed(o.seed)) as tf.Tensor4D;
   const y = tf.tensor1d(o.classes.flatMap((c) => Array(o.perClass).fill(c)), 'int32');
   const velocity = modelVelocity(run.params, model, run.prediction, size === model.imageSize ? undefined : model.imageSize, resolvePrecision(o.precision));
   try {

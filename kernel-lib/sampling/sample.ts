@@ -22,6 +22,7 @@ import { guidedVelocity, type VelocityModel } from './guidance';
 import { timeGrid } from './time-grid';
 import { resolvePrecision, withMatmulPrecision, type MatmulPrecision } from '../backend/precision';
 import { deriveSeed, tfSeed } from '../util/seed';
+import { randomNormal } from '../util/random-normal';
 
 export type SamplerKind = 'euler' | 'heun' | 'adams';
 export const SAMPLER_KINDS: readonly SamplerKind[] = ['euler', 'heun', 'adams'];
@@ -145,7 +146,7 @@ export function sample(model: VelocityModel, noise: tf.Tensor4D, y: tf.Tensor1D,
     const averaged = tf.tidy(() => {
       let sum: tf.Tensor = tf.zerosLike(x);
       for (let k = 0; k < draws; k++) {
-        const eps = tf.randomNormal(x.shape, 0, 1, 'float32', tfSeed(deriveSeed(seed, `final-average:${k}`)));
+        const eps = randomNormal(x.shape, tfSeed(deriveSeed(seed, `final-average:${k}`)));
         const xt = tf.add(tf.mul(x, t), tf.mul(eps, 1 - t)) as tf.Tensor4D;
         sum = tf.add(sum, cleanEstimate(xt, velocity(xt, t), t));
       }

@@ -12,6 +12,7 @@ import { deriveSeed } from '../util/seed';
 import { scoped } from '../util/scope';
 import { cosineAlignmentLoss, project, teacherTokens, type Teacher } from './repa';
 import type { TrainConfig } from './train-config';
+import { randomNormal } from '../util/random-normal';
 
 /** A training batch. The caller owns (and disposes) it. */
 export interface Batch {
@@ -61,7 +62,7 @@ function drawInputs(model: ModelConfig, cfg: TrainConfig, batch: Batch, step: nu
   const B = batch.x.shape[0];
   if (B % n !== 0) throw new Error(`batch of ${B} does not split into ${n} micro-batches`);
   const seed = deriveSeed(cfg.seed, `step:${step}`);
-  const eps = tf.randomNormal(batch.x.shape, 0, 1, 'float32', deriveSeed(seed, 'eps')) as tf.Tensor4D;
+  const eps = randomNormal(batch.x.shape, deriveSeed(seed, 'eps')) as tf.Tensor4D; // = tf.randomNormal's values
   const t = sampleTimesteps(B, cfg.timeSampling, cfg.timeShift, deriveSeed(seed, 't'));
   const y = tf.tensor1d(dropLabels(batch.y.dataSync(), model.numClasses, cfg.labelDropout, deriveSeed(seed, 'labels')), 'int32');
   if (n === 1) return [{ x: batch.x, raw: batch.raw, eps, t, y }];
