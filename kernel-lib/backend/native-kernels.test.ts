@@ -495,6 +495,27 @@ otest('Slice: 1-D to 4-D with begin offsets, contiguous and strided, float32/int
   s.dispose();
 });
 
+otest('SplitV (tf.split): equal parts and sizes, every axis, float32/int32/bool: bit-identical; gradient a concat', () => {
+  const cases: [number[], number | number[], number][] = [
+    [[16, 1, 2304], 6, 2], // the adaLN split of a bench-S block
+    [[16, 2304], [384, 1152, 768], 1],
+    [[6, 4, 5], 3, 0],
+    [[6, 4, 5], [1, -1, 1], 1],
+    [[2, 3, 4, 10], 5, 3],
+    [[9], [0, 9], 0], // an empty part
+  ];
+  for (const [shape, splits, axis] of cases) {
+    const x = rnd(shape);
+    const xi = tf.tidy(() => tf.cast(tf.mul(x, 1000), 'int32'));
+    const xb = tf.tidy(() => tf.greater(x, 0));
+    compare(`split [${shape}] ${JSON.stringify(splits)} axis ${axis}`, () => [...tf.split(x, splits, axis), ...tf.split(xi, splits, axis), ...tf.split(xb, splits, axis)], 0);
+    tf.dispose([x, xi, xb]);
+  }
+  const x = rnd([4, 12]), w = rnd([4, 12]);
+  compare('split gradient', () => tf.grad((a: tf.Tensor) => tf.addN(tf.split(a, 3, 1).map((p, i) => tf.sum(tf.mul(p, i + 1)))))(tf.mul(x, w)), 0);
+  tf.dispose([x, w]);
+});
+
 otest('Slice: correct when the output allocation grows the wasm heap (views taken after it)', () => {
   const heap = () => (wasm() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
   const before = heap();

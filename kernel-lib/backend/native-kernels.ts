@@ -11,6 +11,9 @@
  *      float32) copies; here it shares. Casts that change the dtype go to the stock kernel.
  *    - `Slice` reads its input with `readSync`, which copies the *whole* input out of the heap
  *      (a [256, 16384] tensor: 16 MB per slice); here it reads through a zero-copy heap view.
+ *      `SplitV` (tf.split: each trunk block's six adaLN vectors) calls the stock slice once per
+ *      part, so once per part a copy of the whole input: here the parts are zero-copy slices
+ *      (10 splits of a bench-S step: 3.7 ms, and ~9 MB of copies for V8 to collect).
  *    Sharing buffers is safe because no tfjs kernel writes to its inputs and `Variable.assign`
  *    swaps buffers; in-place writers (kernel-lib/backend/native-update.ts) copy a buffer whose
  *    refCount is above 1 first. Values are bit-identical to the stock kernels.
@@ -52,7 +55,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { loadNativeBlas, nativeMatmulBf16, type NativeBlasAddon } from './native-matmul';
 
 const BACKEND = 'wasm';
-const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'Sum', 'Mean', 'Add', 'Transpose'] as const;
+const OVERRIDDEN = ['Identity', 'Cast', 'Slice', 'SplitV', 'Sum', 'Mean', 'Add', 'Transpose'] as const;
 type Overridden = (typeof OVERRIDDEN)[number];
 
 /** Names of the fused kernels (registered on wasm only, with the add-on). */
@@ -204,6 +207,26 @@ function makeSlice(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
       }
     }
     return out;
+  };
+}
+
+/** tf.split: one zero-copy slice per part along the axis (the stock kernel's parts, bit for bit). */
+function makeSplitV(st: Map<Overridden, tf.KernelConfig>): tf.KernelFunc {
+  const slice = makeSlice(st);
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return st.get('SplitV')!.kernelFunc(args);
+    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((n) => {
+      const size = x.shape.slice();
+      size[ax] = n;
+      const part = slice({ inputs: { x }, attrs: { begin: [...begin], size }, backend: args.backend }) as tf.TensorInfo;
+      begin[ax]! += n;
+      return part;
+    });
   };
 }
 
@@ -365,6 +388,7 @@ const FACTORIES: Record<Overridden, (st: Map<Overridden, tf.KernelConfig>) => tf
   Identity: makeIdentity,
   Cast: makeCast,
   Slice: makeSlice,
+  SplitV: makeSplitV,
   Sum: makeSum,
   Mean: makeMean,
   Add: makeAdd,
@@ -638,7 +662,7 @@ export function enableWasmKernelOverrides(): { active: boolean; reason: string }
 function describeOverrides(): string {
   const optional: [FusedKernel, string][] = [['nerfBlock', 'NerfBlock'], ['attention', 'attention'], ['nerfFinal', 'field output'], ['gatedAdd', 'adaLN']];
   const nerf = optional.filter(([k]) => fusedActive && tf.getKernel(FUSED_KERNELS[k], BACKEND)).map(([, label]) => `/${label}`).join('');
-  return `zero-copy Identity/Cast/Slice, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${elementwiseAddon()?.addBroadcast ? ', threaded broadcast Add and Transpose (add-on)' : ''}${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
+  return `zero-copy Identity/Cast/Slice/SplitV, one-pass Sum (${elementwiseAddon() ? 'add-on' : 'JS'})${elementwiseAddon()?.addBroadcast ? ', threaded broadcast Add and Transpose (add-on)' : ''}${fusedActive ? `, fused SiLU/SwiGLU/RMSNorm/L2-norm${nerf} (add-on)` : ''}`;
 }
 
 /** Puts the stock wasm kernels back and drops the fused ones (no-op when ours are not registered). */
