@@ -101,6 +101,11 @@ struct Cutoffs {
 };
 constexpr Cutoffs kBf16Cutoffs{128e6, 256e6};
 constexpr Cutoffs kFp32Cutoffs{32e6, 64e6};
+// ... unless its operands and result span this many bytes: a skinny product is memory-bound, and
+// two cores stream more than one. At bench-S the adaLN projections ([16, 384] x [384, 2304] and
+// its two gradients, 28 MFLOP over a 3.5 MB weight) ran at 59-84 GFLOP/s on one thread, and the
+// field's pixel layers ([65536, 3] x [3, 64] and back, 16 MB) at 18-32.
+constexpr double kSmallBytes = double(1 << 20);
 // Products with K >= this many times both sides of C are split along K (split_k), in chunks of
 // multiples of kSplitKAlign.
 constexpr int64_t kSplitKRatio = 2;
@@ -290,7 +295,8 @@ int run(const Job<T>& j, int64_t batch, int threads) {
   const double total = per * static_cast<double>(batch);
   const int T_ = std::max(1, threads);
   const SignalsHeld held;  // the pool's workers block every signal themselves (parallel.h)
-  if (total < j.cut.small_work || T_ == 1) {
+  const double bytes = sizeof(T) * static_cast<double>(batch) * static_cast<double>(j.M * j.K + j.K * j.N) + 4.0 * static_cast<double>(batch * j.M * j.N);
+  if ((total < j.cut.small_work && bytes < kSmallBytes) || T_ == 1) {
     one_omp_thread();
     for (int64_t b = 0; b < batch; b++)
       if (const int s = block(j, b, 0, j.M, 0, j.N)) return s;
