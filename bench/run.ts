@@ -306,6 +306,28 @@ function mergeRounds(parts: Row[]): Row {
 }
 
 /**
+ * Each round's own numbers: its median step and forward against the sgemm peak measured at the
+ * start of that round, a minute or two before, where the pooled columns divide the median of
+ * every round's samples by the best peak of the whole run. The machine's speed drifts 10-20 %
+ * within minutes (its sgemm peak too: 324-389 GFLOP/s in one hour of 2026-12-07), so a fast
+ * round's peak over a slow round's steps understates the fraction, and the other way round;
+ * `fractionOfRoundPeak` (the median over rounds) pairs each step with the machine of its moment.
+ */
+function perRound(parts: Row[], fwd: number): Row {
+  const rounds = parts.filter((r) => r.roundPeak).map((r) => {
+    const out: Row = { peakGflops: r.roundPeak, sampleForwardMs: r.sampleForward.median, sampleFraction: (2 * fwd) / 1e9 / (r.sampleForward.median / 1000) / r.roundPeak };
+    if (r.trainStep) Object.assign(out, { trainMs: r.trainStep.median, trainFraction: (3 * fwd) / 1e9 / (r.trainStep.median / 1000) / r.roundPeak });
+    return out;
+  });
+  const med = (xs: number[]) => (xs.length ? stats(xs).median : null);
+  return {
+    rounds,
+    trainFractionOfRoundPeak: med(rounds.filter((r) => r.trainFraction !== undefined).map((r) => r.trainFraction as number)),
+    sampleFractionOfRoundPeak: med(rounds.map((r) => r.sampleFraction as number)),
+  };
+}
+
+/**
  * The neural field's cost over a linear-head model, measured and by the analytic FLOP count:
  * vs `linear` (same trunk) and vs `baseline` (equal depth, the paper's Table 1 comparison).
  */
@@ -362,6 +384,16 @@ function printTable(rows: Row[], peak: Row | null): void {
       `| ${r.config} | ${r.head} | ${r.kernels} | ${t ? `${t.median.toFixed(0)} (${t.p10.toFixed(0)}-${t.p90.toFixed(0)})` : '-'} | ${t ? t.imagesPerSec.toFixed(1) : '-'} | ${t ? t.gflops.toFixed(1) : '-'} | ${ofPeak(t?.fractionOfPeak)} | ${s.median.toFixed(0)} | ${s.gflops.toFixed(1)} | ${ofPeak(s.fractionOfPeak)} | ${o ? `${pct(o.trainStep)} / ${pct(o.sampleForward)} / ${pct(o.flops)} ${vs}` : '-'} | ${(r.peakRssBytes / 2 ** 30).toFixed(2)} |`,
     );
   }
+  const multi = rows.filter((r) => !r.error && r.perRound?.rounds.length > 1);
+  if (multi.length) {
+    console.log("\nPer round, each round's median against the sgemm peak measured at its start (median of rounds):");
+    const pcts = (xs: (number | undefined)[], m: number | null) => `${xs.map((x) => (x === undefined ? '-' : `${(100 * x).toFixed(0)} %`)).join(' / ')} (${m === null ? '-' : `${(100 * m).toFixed(0)} %`})`;
+    for (const r of multi) {
+      const rr = r.perRound.rounds as Row[];
+      const train = r.trainStep ? `train ${pcts(rr.map((x) => x.trainFraction), r.perRound.trainFractionOfRoundPeak)}, ` : '';
+      console.log(`  ${r.config} ${r.head} ${r.kernels}: ${train}CFG forward ${pcts(rr.map((x) => x.sampleFraction), r.perRound.sampleFractionOfRoundPeak)}; peaks ${rr.map((x) => (x.peakGflops as number).toFixed(0)).join(' / ')} GFLOP/s`);
+    }
+  }
   console.log('\nPeers, measured elsewhere (not comparable with this run; see REFERENCES):');
   for (const ref of REFERENCES) console.log(`  ${ref.case} ${ref.what}: ${ref.ms} ms, ${ref.peer} (${ref.measured})`);
 }
@@ -405,8 +437,10 @@ async function main() {
   }
   const parts = new Map<string, Row[]>();
   const peaks: Row[] = [];
+  let roundPeak: number | null = null; // this round's sgemm GFLOP/s, kept with its cases' results
   const measurePeak = () => {
     const r = subprocess('sgemm', reps, quick);
+    roundPeak = r.error ? null : (r.gflops as number);
     if (!r.error) peaks.push(r);
     console.log(`sgemm peak ... ${r.error ? `failed: ${r.error}` : `${(r.gflops as number).toFixed(0)} GFLOP/s (${r.blas})${r.bf16Gflops ? `; bf16 ${(r.bf16Gflops as number).toFixed(0)} GFLOP/s` : ''}`}`);
   };
@@ -425,7 +459,7 @@ async function main() {
         console.log(`train ${tr ? tr.median.toFixed(0) + ' ms' : '-'}  sample-forward ${(r.sampleForward as { median: number }).median.toFixed(0)} ms  peak RSS ${((r.peakRssBytes as number) / 2 ** 30).toFixed(2)} GiB`);
       }
       const key = `${name}:${head}:${kernels}`;
-      parts.set(key, [...(parts.get(key) ?? []), r]);
+      parts.set(key, [...(parts.get(key) ?? []), { ...r, roundPeak }]);
     }
   }
   // the best sgemm of the run: what this machine (as busy as it was) can do
@@ -449,6 +483,7 @@ async function main() {
         row.sampleForward.fractionOfPeak = row.sampleForward.gflops / (peak.gflops as number);
         if (row.trainStep) row.trainStep.fractionOfPeak = row.trainStep.gflops / (peak.gflops as number);
       }
+      row.perRound = perRound(got, fwd);
     }
     rows.push(row);
   }
