@@ -18,7 +18,9 @@
  *   non-transposeA products still go to the stock XNNPACK kernel.
  * - A `_FusedMatMul` bias along the last axis is written into the output rows first and the GEMM
  *   accumulates onto it (beta 1): no separate broadcasting Add (the stock wasm Add took ~2 ms on a
- *   [512, 4096] field-generator output). Other bias shapes are added after the GEMM.
+ *   [512, 4096] field-generator output). The add-on writes the rows itself, each GEMM thread its
+ *   own block just before its product (sgemm's `bias` argument). Other bias shapes are added
+ *   after the GEMM.
  * - Non-float32 inputs, and fused activations / bias shapes the override does not handle, go to
  *   the saved stock kernel.
  * - `setNativeMatmulBf16(true)` routes both kernels through the add-on's `sgemmBf16` (bf16
