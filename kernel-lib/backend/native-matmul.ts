@@ -239,8 +239,10 @@ function gemmInto(st: State, backend: BackendWasm, a: tf.TensorInfo, b: tf.Tenso
   const outV = backend.typedArrayFromHeap(out) as Float32Array;
   if (outV.length === 0) return;
   const biasV = bias ? (backend.typedArrayFromHeap(bias) as Float32Array) : undefined;
-  // the add-on takes the bias for products it runs in one call (not the two-sided broadcast below)
-  const native = biasV !== undefined && st.biasArg && g.K > 0 && ((g.batchA === g.batch && g.batchB === g.batch) || g.batchA === 1 || g.batchB === 1);
+  // one call for the whole product, unless both operands broadcast (the per-matrix loop below)
+  const oneCall = (g.batchA === g.batch && g.batchB === g.batch) || g.batchA === 1 || g.batchB === 1;
+  // the add-on takes the bias for products it runs in one call
+  const native = biasV !== undefined && st.biasArg && g.K > 0 && oneCall;
   if (biasV && !native) for (let r = 0; r < outV.length; r += g.N) outV.set(biasV, r);
   if (g.K === 0) {
     if (!bias) outV.fill(0); // the malloc'd output is not zeroed
@@ -252,9 +254,9 @@ function gemmInto(st: State, backend: BackendWasm, a: tf.TensorInfo, b: tf.Tenso
   const { M, N, K } = g;
   const sA = M * K;
   const sB = K * N;
-  if ((g.batchA === g.batch && g.batchB === g.batch) || g.batchA === 1 || g.batchB === 1) {
-    if (native) gemm(aV, bV, outV, M, N, K, tA, tB, g.batch, g.batchA === 1 ? 0 : sA, g.batchB === 1 ? 0 : sB, false, biasV);
-    else gemm(aV, bV, outV, M, N, K, tA, tB, g.batch, g.batchA === 1 ? 0 : sA, g.batchB === 1 ? 0 : sB, Boolean(bias));
+  if (oneCall) {
+    // C = bias + product (the add-on fills), or C += product onto the rows filled above
+    gemm(aV, bV, outV, M, N, K, tA, tB, g.batch, g.batchA === 1 ? 0 : sA, g.batchB === 1 ? 0 : sB, Boolean(bias) && !native, native ? biasV : undefined);
     return;
   }
   // Two-sided outer broadcasting ([2,1,..] @ [1,3,..]): one call per output matrix.

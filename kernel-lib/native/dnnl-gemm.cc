@@ -235,11 +235,6 @@ struct Job {
   const float* bias;  // a row of N that C starts as (beta 1), or null
 };
 
-// C rows [r0, r1), columns [c0, c1) of one matrix (row stride N) = the bias row's columns.
-void fill_bias(float* C, const float* bias, int64_t N, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  for (int64_t r = r0; r < r1; r++) std::memcpy(C + r * N + c0, bias + c0, sizeof(float) * static_cast<size_t>(c1 - c0));
-}
-
 // Rows [r0, r1) and columns [c0, c1) of C[b]; returns the dnnl status.
 template <class T>
 int block(const Job<T>& j, int64_t b, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
@@ -415,6 +410,10 @@ bool opened(Status& st) {
 std::string lib_label() { return "oneDNN " + (g.version.empty() ? std::string("?") : g.version) + " (" + g.name + ")"; }
 
 }  // namespace
+
+void fill_bias(float* C, const float* bias, int64_t N, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  for (int64_t r = r0; r < r1; r++) std::memcpy(C + r * N + c0, bias + c0, sizeof(float) * static_cast<size_t>(c1 - c0));
+}
 
 bool cpu_ok() {
   static const bool ok = cpu_missing().empty();

@@ -37,6 +37,10 @@ const Status& load_bf16();
 // nativeblas.cc runs its OpenBLAS path. Tried again while it fails. JS thread only.
 const Status& load_fp32();
 
+// Rows [r0, r1), columns [c0, c1) of C (row stride N) = the bias row's columns: where a product
+// with a bias starts (every GEMM path of the add-on).
+void fill_bias(float* C, const float* bias, int64_t N, int64_t r0, int64_t r1, int64_t c0, int64_t c1);
+
 // C[b] = op(A[b]) op(B[b]) for b < batch (C[b] += ... with accumulate; C[b] = bias rows + ... where
 // `bias`, a row of N, is given, each chunk of rows filled just before its product): fp32 in and out, every
 // product of bf16-rounded inputs, summed in fp32. op(A) is M x K (stored K x M when tA), op(B)

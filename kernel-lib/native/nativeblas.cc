@@ -1267,7 +1267,7 @@ napi_value sgemm_impl(napi_env env, napi_callback_info info, GemmPath path) {
       }
     } else {
       if (bias)  // OpenBLAS and the built-in loop: the rows first, then accumulate onto them
-        for (int64_t r = 0; r < batch * M; r++) std::memcpy(C + r * N, bias, sizeof(float) * static_cast<size_t>(N));
+        dnnl_gemm::fill_bias(C, bias, N, 0, batch * M, 0, N);
       Gemm p{A, B, C, M, N, K, tA, tB, batch, sA, sB, accumulate || bias != nullptr};
       run_gemm(p, path == GemmPath::builtin);
     }
